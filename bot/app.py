@@ -1,0 +1,34 @@
+"""Builds the bolt App with every listener registered; shared by HTTP, Socket Mode and the shell."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.access import AccessPolicy, slack_group_resolver
+from bot.clients.slack import make_web_client
+from bot.wiring import Services
+from commands import register_all
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    services: Services, client: WebClient | None = None, signing_secret: str | None = None, verify_requests: bool = True
+) -> App:
+    client = client or make_web_client()
+    app = App(
+        client=client,
+        signing_secret=signing_secret or "",
+        # Requests are verified against the signing secret; the bot token is checked lazily by the
+        # first API call instead of at start-up, so the process starts even while Slack is unreachable.
+        request_verification_enabled=verify_requests,
+        token_verification_enabled=False,
+        # Ack first, work after: listeners run in bolt's thread pool once ack() has answered Slack.
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+    register_all(app, services, AccessPolicy(services.config.access, slack_group_resolver(client)))
+    return app

@@ -1,0 +1,235 @@
+"""The `cdc-bot` console script: serve, check, report, sandbox, shell and config validate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from bot.config import Config, ConfigError, UnknownPipeline, load_config, resolve_config_path
+from bot.durations import parse_duration
+from bot.results import Status
+
+REPORT_KINDS = ("morning",)
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", help="YAML config (default: $CDC_BOT_CONFIG, then ./cdc-bot.yml)")
+    common.add_argument(
+        "--log-level",
+        default=os.environ.get("CDC_BOT_LOG_LEVEL", "WARNING"),
+        help="logging level (default WARNING; INFO for serve)",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="cdc-bot", description="ChatOps for the Oracle → Debezium → MSK → Redshift CDC pipeline.", parents=[common]
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", parents=[common], help="run the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--no-scheduler", action="store_true", help="do not run scheduled posts in this process")
+
+    check = sub.add_parser("check", parents=[common], help="run health checks once (Nagios exit codes)")
+    check.add_argument("names", nargs="*", metavar="NAME", help="check names (default: all that apply)")
+    check.add_argument("--pipeline", "-p", help="pipeline name (default: the first)")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--timeout", help="deadline per check, e.g. 5 or 5s (default: checks.timeout)")
+
+    report = sub.add_parser("report", parents=[common], help="build a scheduled report and print or post it")
+    report.add_argument("kind", choices=REPORT_KINDS)
+    report.add_argument("--post", action="store_true", help="post to the ops channel instead of printing")
+    report.add_argument("--pipeline", "-p", action="append", help="only this pipeline (repeatable)")
+
+    sandbox = sub.add_parser("sandbox", parents=[common], help="run a demo pipeline on local real backends")
+    sandbox.add_argument("--config-out", default="cdc-bot.sandbox.yml", metavar="PATH")
+    sandbox.add_argument(
+        "--demo", action="store_true", help="print the health check and morning report for the sandbox, then stop"
+    )
+
+    shell = sub.add_parser("shell", parents=[common], help="a local terminal chat with the bot")
+    shell.add_argument("--user", default="U0OPERATOR", help="Slack user id to act as (default U0OPERATOR)")
+
+    cfg = sub.add_parser("config", parents=[common], help="config file tools")
+    cfg_sub = cfg.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
+    validate = cfg_sub.add_parser("validate", parents=[common], help="validate a config file")
+    validate.add_argument("path", nargs="?", help="config path (default: --config, $CDC_BOT_CONFIG, ./cdc-bot.yml)")
+    return parser
+
+
+def _load(path: str | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"{exc.path}: invalid config", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        raise SystemExit(3) from None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    path = resolve_config_path(args.path or args.config)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"{exc.path}: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}")
+        for problem in exc.problems:
+            print(f"  - {problem}")
+        return 1
+    names = ", ".join(config.pipeline_names)
+    print(f"{path}: OK ({len(config.pipelines)} pipeline{'s' if len(config.pipelines) != 1 else ''}: {names})")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.checks import UnknownCheck
+    from bot.render.text import health_report_text
+    from bot.wiring import Services
+
+    config = _load(args.config)
+    try:
+        timeout = parse_duration(args.timeout).total_seconds() if args.timeout else None
+    except ValueError as exc:
+        print(f"--timeout: {exc}", file=sys.stderr)
+        return Status.UNKNOWN.exit_code
+    services = Services.create(config)
+    try:
+        report = services.health(args.pipeline, args.names or None, timeout=timeout)
+    except (UnknownPipeline, UnknownCheck) as exc:
+        print(str(exc).replace("`", ""), file=sys.stderr)
+        return Status.UNKNOWN.exit_code
+    if args.format == "json":
+        print(json.dumps(report.to_json_dict(), indent=2))
+    else:
+        print(health_report_text(report, tz=config.slack.timezone))
+    return report.status.exit_code
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot.render.reports import morning_report_text, render_morning_report
+    from bot.reports.morning import build_morning_report
+    from bot.wiring import Services
+
+    config = _load(args.config)
+    services = Services.create(config)
+    try:
+        report = build_morning_report(services, args.pipeline)
+    except UnknownPipeline as exc:
+        print(str(exc).replace("`", ""), file=sys.stderr)
+        return 2
+    if args.post:
+        from bot.clients.slack import make_web_client
+
+        message = render_morning_report(report, tz=config.slack.timezone)
+        client = make_web_client()
+        answer = client.chat_postMessage(channel=config.slack.ops_channel, text=message.text, blocks=message.blocks)
+        print(f"posted to {config.slack.ops_channel} (ts {answer['ts']})")
+    else:
+        print(morning_report_text(report, tz=config.slack.timezone))
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from bot.sandbox.demo import Sandbox
+
+    print(
+        "starting the sandbox: Kafka (Tansu), AWS (moto), Redshift (PostgreSQL + PgBouncer), Kubernetes …",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        sandbox = Sandbox().start()
+    except RuntimeError as exc:
+        print(f"sandbox failed to start: {exc}", file=sys.stderr)
+        return 1
+    try:
+        path = sandbox.write_config(args.config_out)
+        if args.demo:
+            return _demo(str(path))
+        print(f"sandbox ready: {path}", flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.wait(3600):
+                pass
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        sandbox.stop()
+
+
+def _demo(config_path: str) -> int:
+    from bot.render.reports import morning_report_text
+    from bot.reports.morning import build_morning_report
+    from bot.wiring import Services
+
+    config = load_config(config_path)
+    services = Services.create(config, database_url="sqlite://")
+    print(f"sandbox ready: {config_path}\n")
+    print("What the 9:00 morning report would post to #cdc-pipeline-ops:\n")
+    print(morning_report_text(build_morning_report(services), tz=config.slack.timezone))
+    print(
+        f"\nTry more against a running sandbox: `cdc-bot sandbox` in one terminal, then "
+        f"`cdc-bot check --config {config_path}` or `cdc-bot shell --config {config_path}`."
+    )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.server import serve
+
+    config = _load(args.config)
+    return serve(config, host=args.host, port=args.port, scheduler=not args.no_scheduler)
+
+
+def cmd_shell(args: argparse.Namespace) -> int:
+    from bot.shell import run_shell
+
+    config = _load(args.config)
+    return run_shell(config, user_id=args.user)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = args.log_level
+    if args.command == "serve" and "CDC_BOT_LOG_LEVEL" not in os.environ and level == "WARNING":
+        level = "INFO"
+    logging.basicConfig(
+        level=getattr(logging, str(level).upper(), logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    handlers = {
+        "serve": cmd_serve,
+        "check": cmd_check,
+        "report": cmd_report,
+        "sandbox": cmd_sandbox,
+        "shell": cmd_shell,
+    }
+    if args.command == "config":
+        if args.config_command != "validate":
+            parser.parse_args(["config", "--help"])
+        return cmd_validate(args)
+    if args.command not in handlers:
+        parser.print_help()
+        return 2
+    try:
+        return handlers[args.command](args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""boto3 adapter: one session per pipeline region; AWS_ENDPOINT_URL works as boto3 defines it."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.clients.base import Alarm, BackendError, MskCluster, Nodegroup, RedshiftCluster
+from bot.config import AwsSettings
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class Boto3Aws:
+    def __init__(self, region: str, timeout: float = 5.0, settings: AwsSettings | None = None) -> None:
+        self.region = region
+        settings = settings or AwsSettings()
+        core = botocore.session.Session(profile=settings.profile)
+        if settings.credentials_file:
+            core.set_config_variable("credentials_file", settings.credentials_file)
+        self._session = boto3.session.Session(botocore_session=core, region_name=region)
+        self._endpoint_url = settings.endpoint_url
+        self._config = BotoConfig(
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            retries={"max_attempts": 2, "mode": "standard"},
+        )
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: str) -> Any:
+        # boto3 clients are thread-safe once built; building them is not, hence the lock.
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._session.client(
+                    service, config=self._config, endpoint_url=self._endpoint_url
+                )
+            return self._clients[service]
+
+    def _call(self, service: str, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client(service), operation)(**kwargs)
+        except ClientError as exc:
+            raise BackendError(
+                f"AWS {service} {operation}: {_error_code(exc)}: {exc.response.get('Error', {}).get('Message', '')}"
+            ) from None
+        except BotoCoreError as exc:
+            raise BackendError(f"AWS {service} {operation} failed: {exc}") from None
+
+    def describe_msk_cluster(self, arn: str) -> MskCluster | None:
+        try:
+            info = self.client("kafka").describe_cluster(ClusterArn=arn)["ClusterInfo"]
+        except ClientError as exc:
+            if _error_code(exc) in ("NotFoundException", "ResourceNotFoundException"):
+                return None
+            raise BackendError(f"AWS kafka describe_cluster: {_error_code(exc)}") from None
+        except BotoCoreError as exc:
+            raise BackendError(f"AWS kafka describe_cluster failed: {exc}") from None
+        return MskCluster(
+            arn=info["ClusterArn"],
+            name=info.get("ClusterName", ""),
+            state=info.get("State", "UNKNOWN"),
+            broker_count=int(info.get("NumberOfBrokerNodes", 0)),
+            kafka_version=(info.get("CurrentBrokerSoftwareInfo") or {}).get("KafkaVersion"),
+        )
+
+    def describe_redshift_cluster(self, identifier: str) -> RedshiftCluster | None:
+        try:
+            clusters = self.client("redshift").describe_clusters(ClusterIdentifier=identifier)["Clusters"]
+        except ClientError as exc:
+            if _error_code(exc) == "ClusterNotFound":
+                return None
+            raise BackendError(f"AWS redshift describe_clusters: {_error_code(exc)}") from None
+        except BotoCoreError as exc:
+            raise BackendError(f"AWS redshift describe_clusters failed: {exc}") from None
+        if not clusters:
+            return None
+        c = clusters[0]
+        endpoint = c.get("Endpoint") or {}
+        return RedshiftCluster(
+            identifier=c["ClusterIdentifier"],
+            status=c.get("ClusterStatus", "unknown"),
+            availability=c.get("ClusterAvailabilityStatus"),
+            node_count=c.get("NumberOfNodes"),
+            endpoint=f"{endpoint['Address']}:{endpoint.get('Port')}" if endpoint.get("Address") else None,
+        )
+
+    def describe_alarms(self, names: list[str] | None = None) -> list[Alarm]:
+        kwargs: dict[str, Any] = {"AlarmNames": names} if names else {}
+        alarms: list[Alarm] = []
+        paginator = self.client("cloudwatch").get_paginator("describe_alarms")
+        try:
+            for page in paginator.paginate(**kwargs):
+                for a in page.get("MetricAlarms", []):
+                    alarms.append(
+                        Alarm(
+                            name=a["AlarmName"],
+                            state=a.get("StateValue", "INSUFFICIENT_DATA"),
+                            reason=a.get("StateReason", ""),
+                            updated_at=a.get("StateUpdatedTimestamp"),
+                            namespace=a.get("Namespace"),
+                            metric=a.get("MetricName"),
+                            threshold=a.get("Threshold"),
+                            description=a.get("AlarmDescription"),
+                        )
+                    )
+        except ClientError as exc:
+            raise BackendError(f"AWS cloudwatch describe_alarms: {_error_code(exc)}") from None
+        except BotoCoreError as exc:
+            raise BackendError(f"AWS cloudwatch describe_alarms failed: {exc}") from None
+        return alarms
+
+    def put_metric_data(self, namespace: str, metric: str, value: float, dimensions: dict[str, str]) -> None:
+        self._call(
+            "cloudwatch",
+            "put_metric_data",
+            Namespace=namespace,
+            MetricData=[
+                {
+                    "MetricName": metric,
+                    "Value": float(value),
+                    "Unit": "Count",
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+                }
+            ],
+        )
+
+    def metric_statistics(
+        self,
+        namespace: str,
+        metric: str,
+        dimensions: dict[str, str],
+        start: datetime,
+        end: datetime,
+        period_s: int,
+        statistic: str,
+    ) -> list[tuple[datetime, float]]:
+        answer = self._call(
+            "cloudwatch",
+            "get_metric_statistics",
+            Namespace=namespace,
+            MetricName=metric,
+            Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
+            StartTime=start,
+            EndTime=end,
+            Period=period_s,
+            Statistics=[statistic],
+        )
+        return sorted((p["Timestamp"], float(p[statistic])) for p in answer.get("Datapoints", []))
+
+    def describe_nodegroup(self, cluster: str, nodegroup: str) -> Nodegroup | None:
+        try:
+            ng = self.client("eks").describe_nodegroup(clusterName=cluster, nodegroupName=nodegroup)["nodegroup"]
+        except ClientError as exc:
+            if _error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise BackendError(f"AWS eks describe_nodegroup: {_error_code(exc)}") from None
+        except BotoCoreError as exc:
+            raise BackendError(f"AWS eks describe_nodegroup failed: {exc}") from None
+        scaling = ng.get("scalingConfig", {})
+        return Nodegroup(
+            cluster=cluster,
+            name=nodegroup,
+            desired=int(scaling.get("desiredSize", 0)),
+            minimum=int(scaling.get("minSize", 0)),
+            maximum=int(scaling.get("maxSize", 0)),
+            status=ng.get("status", "UNKNOWN"),
+        )
+
+    def update_nodegroup_size(self, cluster: str, nodegroup: str, desired: int) -> None:
+        self._call(
+            "eks",
+            "update_nodegroup_config",
+            clusterName=cluster,
+            nodegroupName=nodegroup,
+            scalingConfig={"desiredSize": desired},
+        )
+
+    def put_object(self, bucket: str, key: str, body: bytes) -> None:
+        self._call("s3", "put_object", Bucket=bucket, Key=key, Body=body)
+
+    def get_object(self, bucket: str, key: str) -> bytes:
+        return self._call("s3", "get_object", Bucket=bucket, Key=key)["Body"].read()
+
+    def list_objects(self, bucket: str, prefix: str) -> list[dict[str, Any]]:
+        objects: list[dict[str, Any]] = []
+        try:
+            for page in self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                objects.extend(page.get("Contents", []))
+        except ClientError as exc:
+            raise BackendError(f"AWS s3 list_objects_v2 {bucket}: {_error_code(exc)}") from None
+        except BotoCoreError as exc:
+            raise BackendError(f"AWS s3 list_objects_v2 failed: {exc}") from None
+        return objects
+
+    def redshift_credentials(self, cluster_identifier: str, user: str, database: str) -> tuple[str, str]:
+        answer = self._call(
+            "redshift",
+            "get_cluster_credentials",
+            DbUser=user,
+            DbName=database,
+            ClusterIdentifier=cluster_identifier,
+            AutoCreate=False,
+            DurationSeconds=900,
+        )
+        return answer["DbUser"], answer["DbPassword"]

@@ -1,0 +1,81 @@
+"""The composition root: the one place that builds real backend clients.
+
+Slack, the scheduler and the CLI all get their services from `Services`, so `/cdc health`,
+the 9:00 report and `cdc-bot check` run the same code against the same clients.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.checks import PipelineClients, run_checks
+from bot.clients.aws import Boto3Aws
+from bot.clients.kafka import ConfluentKafkaAdmin
+from bot.clients.kube import KubernetesClient
+from bot.clients.warehouse import RedshiftWarehouse
+from bot.config import Config, PipelineConfig
+from bot.metrics import observe_report
+from bot.results import HealthReport
+from bot.state import StateStore
+
+ClientFactory = Callable[[PipelineConfig, float], PipelineClients]
+
+
+def build_pipeline_clients(pipeline: PipelineConfig, timeout: float) -> PipelineClients:
+    aws = Boto3Aws(pipeline.region, timeout=timeout, settings=pipeline.aws)
+    warehouse = None
+    if pipeline.redshift is not None:
+        warehouse = RedshiftWarehouse(pipeline.redshift, timeout=timeout, iam_credentials=aws.redshift_credentials)
+    return PipelineClients(
+        kafka=ConfluentKafkaAdmin(pipeline.kafka, pipeline.region, timeout=timeout),
+        aws=aws,
+        kube=KubernetesClient(pipeline.kubernetes, timeout=timeout),
+        warehouse=warehouse,
+    )
+
+
+@dataclass
+class Services:
+    """What every door (Slack, scheduler, CLI) needs: config, state, and per-pipeline clients."""
+
+    config: Config
+    store: StateStore
+    client_factory: ClientFactory = build_pipeline_clients
+    _clients: dict[str, PipelineClients] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    @classmethod
+    def create(
+        cls, config: Config, database_url: str | None = None, client_factory: ClientFactory | None = None
+    ) -> Services:
+        return cls(
+            config=config, store=StateStore(database_url), client_factory=client_factory or build_pipeline_clients
+        )
+
+    @property
+    def check_timeout(self) -> float:
+        return self.config.checks.timeout.total_seconds()
+
+    def clients(self, pipeline: PipelineConfig) -> PipelineClients:
+        # Clients are built once per pipeline and reused: librdkafka and boto3 clients are costly to make.
+        with self._lock:
+            if pipeline.name not in self._clients:
+                # Backend calls get a little less than the check deadline, so a slow call fails inside it.
+                per_call = max(1.0, self.check_timeout * 0.8)
+                self._clients[pipeline.name] = self.client_factory(pipeline, per_call)
+            return self._clients[pipeline.name]
+
+    def health(
+        self,
+        pipeline_name: str | None = None,
+        names: Iterable[str] | None = None,
+        timeout: timedelta | float | None = None,
+    ) -> HealthReport:
+        pipeline = self.config.pipeline(pipeline_name)
+        seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else (timeout or self.check_timeout)
+        report = run_checks(pipeline, self.clients(pipeline), names, timeout=seconds)
+        observe_report(report)
+        return report

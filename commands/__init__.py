@@ -1,0 +1,18 @@
+"""Slack listeners, one module per command family, registered explicitly."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.access import AccessPolicy
+from bot.wiring import Services
+from commands import health, help
+from commands.router import CdcRouter
+
+
+def register_all(app: App, services: Services, access: AccessPolicy) -> CdcRouter:
+    router = CdcRouter(services=services, access=access)
+    help.register(router)
+    health.register(router)
+    router.register(app)
+    return router

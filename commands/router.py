@@ -1,0 +1,142 @@
+"""The `/cdc` slash command: parse, authorize in one place, then hand over to a subcommand.
+
+Each command family module calls `router.add(...)` from its own `register(router, services)`;
+the router registers the one bolt listener, acks at once, and answers unknown subcommands and
+unauthorized users with an ephemeral message that says what to do instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.access import AccessPolicy, Role
+from bot.config import PipelineConfig, UnknownPipeline
+from bot.metrics import COMMANDS
+from bot.render.slack import SlackMessage, render_error, render_help
+from bot.wiring import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CommandContext:
+    services: Services
+    args: list[str]
+    user_id: str
+    channel_id: str
+    respond: Respond
+    client: WebClient
+    command: dict[str, Any]
+
+    def pipeline(self, name: str | None) -> PipelineConfig:
+        return self.services.config.pipeline(name)
+
+    def reply_private(self, message: SlackMessage) -> None:
+        self.respond(text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False)
+
+    def post_to_channel(self, message: SlackMessage, thread_ts: str | None = None) -> str | None:
+        """Post where the command was typed; fall back to the response_url when the bot is not a member."""
+        try:
+            answer = self.client.chat_postMessage(
+                channel=self.channel_id, text=message.text, blocks=message.blocks, thread_ts=thread_ts
+            )
+            return str(answer["ts"])
+        except Exception as exc:  # not_in_channel, channel_not_found, ...: the response_url still works
+            log.info("chat.postMessage to %s failed (%s); answering through response_url", self.channel_id, exc)
+            self.respond(text=message.text, blocks=message.blocks, response_type="in_channel")
+            return None
+
+
+Handler = Callable[[CommandContext], None]
+AckText = Callable[[list[str]], str | None]
+
+
+@dataclass
+class Subcommand:
+    name: str
+    handler: Handler
+    summary: str
+    usage: str
+    role: Role = Role.ANYONE
+    ack_text: AckText | None = None
+
+
+@dataclass
+class CdcRouter:
+    services: Services
+    access: AccessPolicy
+    subcommands: dict[str, Subcommand] = field(default_factory=dict)
+
+    def add(
+        self,
+        name: str,
+        handler: Handler,
+        summary: str,
+        usage: str = "",
+        role: Role = Role.ANYONE,
+        ack_text: AckText | None = None,
+    ) -> None:
+        self.subcommands[name] = Subcommand(name, handler, summary, usage or f"/cdc {name}", role, ack_text)
+
+    def help_lines(self) -> list[tuple[str, str]]:
+        return [(s.usage, s.summary) for s in self.subcommands.values()]
+
+    def register(self, app: App) -> None:
+        app.command("/cdc")(self.handle)
+
+    def handle(self, ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        try:
+            words = shlex.split(command.get("text") or "")
+        except ValueError:
+            words = (command.get("text") or "").split()
+        name = words[0].lower() if words else "help"
+        sub = self.subcommands.get(name)
+        if sub is None:
+            ack()
+            COMMANDS.labels(subcommand="unknown", outcome="rejected").inc()
+            close = difflib.get_close_matches(name, list(self.subcommands), n=1)
+            hint = f" Did you mean `/cdc {close[0]}`?" if close else ""
+            message = render_help(self.help_lines(), intro=f"`{name}` is not a /cdc command.{hint}")
+            respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
+            return
+        user_id = command.get("user_id", "")
+        if not self.access.allows(user_id, sub.role):
+            ack()
+            COMMANDS.labels(subcommand=name, outcome="denied").inc()
+            message = render_error(self.access.denial(sub.role))
+            respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
+            return
+        # Ack within Slack's 3 seconds with a note of what is coming; the work happens after.
+        ack(text=sub.ack_text(words[1:])) if sub.ack_text else ack()
+        ctx = CommandContext(
+            services=self.services,
+            args=words[1:],
+            user_id=user_id,
+            channel_id=command.get("channel_id", ""),
+            respond=respond,
+            client=client,
+            command=command,
+        )
+        try:
+            sub.handler(ctx)
+            COMMANDS.labels(subcommand=name, outcome="ok").inc()
+        except UnknownPipeline as exc:
+            COMMANDS.labels(subcommand=name, outcome="rejected").inc()
+            ctx.reply_private(render_error(str(exc)))
+        except Exception:
+            COMMANDS.labels(subcommand=name, outcome="error").inc()
+            log.exception("/cdc %s failed", name)
+            ctx.reply_private(
+                render_error(
+                    f"`/cdc {name}` failed inside the bot; the error is in its log. "
+                    "Try again, or run `cdc-bot check` on the host."
+                )
+            )
