@@ -8,14 +8,20 @@ pipeline config at them, so tests do not disturb each other.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from bot.app import create_app
+from bot.clients.slack import make_web_client
 from bot.config import Config
 from bot.sandbox.demo import Sandbox
 from bot.sandbox.fake_slack import FakeSlackServer
+from bot.sandbox.slack_signing import block_actions_body, post_signed, slash_command_body
+from bot.server import make_wsgi
 from bot.wiring import Services
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
@@ -61,3 +67,62 @@ def make_services(make_config: Callable[..., Config], tmp_path: Any) -> Callable
 def slack() -> Iterator[FakeSlackServer]:
     with FakeSlackServer(user_groups={"S0ONCALL": ["U0ONCALL1", "U0ONCALL2"]}) as server:
         yield server
+
+
+SIGNING_SECRET = "test-signing-secret"
+
+
+@dataclass
+class BotServer:
+    """The bot's real HTTP stack (waitress + bolt + probes) on a loopback port, talking to a fake Slack."""
+
+    url: str
+    services: Services
+    slack: FakeSlackServer
+
+    def command(self, text: str, user_id: str = "U0OPERATOR", channel_id: str = "C0OPS") -> tuple[int, bytes]:
+        body = slash_command_body(
+            "/cdc", text, user_id=user_id, channel_id=channel_id, response_url=self.slack.response_url()
+        )
+        status, _headers, payload = post_signed(f"{self.url}/slack/events", body, SIGNING_SECRET)
+        return status, payload
+
+    def press(
+        self,
+        action_id: str,
+        value: str,
+        user_id: str,
+        message_ts: str,
+        channel_id: str = "C0OPS",
+        message: dict[str, Any] | None = None,
+    ) -> tuple[int, bytes]:
+        body = block_actions_body(
+            action_id,
+            value,
+            user_id=user_id,
+            channel_id=channel_id,
+            message_ts=message_ts,
+            response_url=self.slack.response_url(),
+            message=message,
+        )
+        status, _headers, payload = post_signed(f"{self.url}/slack/events", body, SIGNING_SECRET)
+        return status, payload
+
+
+@pytest.fixture
+def start_bot(slack: FakeSlackServer) -> Iterator[Callable[[Services], BotServer]]:
+    servers: list[Any] = []
+
+    def start(services: Services) -> BotServer:
+        from waitress.server import create_server
+
+        client = make_web_client(token=slack.bot_token, base_url=slack.api_url)
+        app = create_app(services, client=client, signing_secret=SIGNING_SECRET)
+        server = create_server(make_wsgi(services, app), host="127.0.0.1", port=0, threads=8)
+        threading.Thread(target=server.run, daemon=True).start()
+        servers.append(server)
+        return BotServer(url=f"http://127.0.0.1:{server.effective_port}", services=services, slack=slack)
+
+    yield start
+    for server in servers:
+        server.close()

@@ -339,7 +339,7 @@ def test_rollout_restart_replaces_pods(server: FakeKubeServer, api: client.ApiCl
 
 
 def test_controller_delay_and_opt_out() -> None:
-    with FakeKubeServer(controller_delay=0.3) as server, client.ApiClient(server.configuration()) as api:
+    with FakeKubeServer(controller_delay=0.5) as server, client.ApiClient(server.configuration()) as api:
         apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
         server.put(_deployment("pii-masking", 1))
         _wait_for(lambda: all(_pod_ready(p) for p in core.list_namespaced_pod(NS).items))
