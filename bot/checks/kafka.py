@@ -61,7 +61,7 @@ def evaluate_lag(
     """Pure: turn offsets into a verdict. Separate from I/O so it is unit-testable."""
     findings: list[Finding] = []
     statuses: list[Status] = []
-    summaries: list[tuple[Status, str]] = []
+    summaries: list[tuple[Status, int, str]] = []
     details: dict[str, object] = {
         "groups": {},
         "thresholds": {"warn": thresholds.lag_warn, "crit": thresholds.lag_crit},
@@ -71,7 +71,7 @@ def evaluate_lag(
         if not offsets:
             statuses.append(Status.WARN)
             text = f"{group}: no committed offsets (the group has never committed, or does not exist)"
-            summaries.append((Status.WARN, text))
+            summaries.append((Status.WARN, 0, text))
             findings.append(Finding(status=Status.WARN, text=text))
             details["groups"][group] = {"total": None, "topics": {}, "partitions": []}  # type: ignore[index]
             continue
@@ -84,7 +84,7 @@ def evaluate_lag(
         limit = (
             f" ({'crit' if status is Status.CRIT else 'warn'} > {fmt_int(bound)})" if status is not Status.OK else ""
         )
-        summaries.append((status, f"{group}: {fmt_int(lag.total)} behind{limit}"))
+        summaries.append((status, lag.total, f"{group}: {fmt_int(lag.total)} behind{limit}"))
         for p in lag.worst_partitions():
             findings.append(
                 Finding(
@@ -101,8 +101,9 @@ def evaluate_lag(
                 for p in lag.partitions
             ],
         }
-    summaries.sort(key=lambda s: -s[0].severity)
-    summary = "; ".join(text for _, text in summaries) or "no consumer groups configured"
+    # Worst verdict first, and the furthest-behind group first among equals.
+    summaries.sort(key=lambda s: (-s[0].severity, -s[1]))
+    summary = "; ".join(text for _, _, text in summaries) or "no consumer groups configured"
     return CheckResult(name="consumer_lag", status=worst(statuses), summary=summary, details=details, findings=findings)
 
 
