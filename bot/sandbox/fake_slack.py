@@ -46,6 +46,8 @@ class RecordedCall:
     args: Args
     token: str | None
     at: float = field(default_factory=time.time)
+    # What the fake answered (set just after recording): e.g. the `ts` of a posted message.
+    answer: Answer | None = None
 
 
 @dataclass
@@ -280,14 +282,21 @@ class FakeSlackServer:
 
     # ------------------------------------------------------------------ request dispatch
 
-    def _record(self, method: str, args: Args, token: str | None) -> None:
+    def _record(self, method: str, args: Args, token: str | None) -> RecordedCall:
+        call = RecordedCall(method=method, args=copy.deepcopy(args), token=token)
         with self._cond:
-            self._calls.append(RecordedCall(method=method, args=copy.deepcopy(args), token=token))
+            self._calls.append(call)
             self._cond.notify_all()
+        return call
 
     def handle_api(self, method: str, args: Args, token: str | None) -> tuple[int, dict[str, str], Answer]:
         """Answer one Web API call: (HTTP status, extra headers, JSON body)."""
-        self._record(method, args, token)
+        call = self._record(method, args, token)
+        status, headers, answer = self._answer(method, args, token)
+        call.answer = answer
+        return status, headers, answer
+
+    def _answer(self, method: str, args: Args, token: str | None) -> tuple[int, dict[str, str], Answer]:
         with self._cond:
             if method not in self._methods:
                 return 200, {}, {"ok": False, "error": "unknown_method"}

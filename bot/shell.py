@@ -1,0 +1,194 @@
+"""`cdc-bot shell`: a terminal chat that drives the real listeners.
+
+Typed `/cdc ...` lines become signed slash-command requests dispatched into the same bolt app
+that serves Slack; what the bot posts lands in an in-process local Slack Web API and is shown
+as text. Buttons are numbered: type the number to press one. `:as USER` switches who you are,
+so a request and its approval by a second person can be tried from one terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.request import BoltRequest
+
+from bot.app import create_app
+from bot.clients.slack import make_web_client
+from bot.config import Config
+from bot.render.text import block_buttons, blocks_to_text
+from bot.sandbox.fake_slack import FakeSlackServer, RecordedCall
+from bot.sandbox.slack_signing import block_actions_body, sign, slash_command_body
+from bot.wiring import Services
+
+SHELL_SECRET = "cdc-bot-shell"
+CHANNEL = "C0OPS"
+SHOWN_METHODS = {
+    "chat.postMessage",
+    "chat.update",
+    "chat.postEphemeral",
+    "response_url",
+    "files.completeUploadExternal",
+}
+HELP = """Type /cdc commands as in Slack (try `/cdc help`, `/cdc health`, `/cdc lag`).
+  N          press button N of the last message that had buttons
+  :as USER   act as another Slack user id (e.g. :as U0APPROVER to approve a request)
+  :quit      leave (Ctrl-D works too)"""
+
+
+@dataclass
+class ShellSession:
+    services: Services
+    user_id: str
+    output: Callable[[str], None] = print
+    quiet_seconds: float = 1.0
+    max_wait: float = 30.0
+    slack: FakeSlackServer = field(default_factory=FakeSlackServer)
+    _seen: int = 0
+    _buttons: list[dict[str, Any]] = field(default_factory=list)
+    _button_message: tuple[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        self.slack.start()
+        client = make_web_client(token=self.slack.bot_token, base_url=self.slack.api_url)
+        self.app = create_app(self.services, client=client, signing_secret=SHELL_SECRET)
+
+    def close(self) -> None:
+        self.slack.stop()
+
+    def _dispatch(self, body: str) -> str:
+        headers = {k.lower(): [v] for k, v in sign(SHELL_SECRET, body).items()}
+        response = self.app.dispatch(BoltRequest(body=body, headers=headers))
+        if response.status != 200:
+            return f"(the bot answered HTTP {response.status})"
+        return response.body or ""
+
+    def command(self, line: str) -> None:
+        words = line.strip().split(maxsplit=1)
+        text = words[1] if len(words) > 1 else ""
+        body = slash_command_body(
+            "/cdc", text, user_id=self.user_id, channel_id=CHANNEL, response_url=self.slack.response_url()
+        )
+        ack = self._dispatch(body)
+        if ack.strip():
+            self.output(f"(only you) {_ack_text(ack)}")
+        self.wait_and_show()
+
+    def press(self, number: int) -> None:
+        if not 1 <= number <= len(self._buttons) or self._button_message is None:
+            self.output(
+                f"No button {number}. "
+                + (f"Buttons: 1-{len(self._buttons)}." if self._buttons else "No message with buttons yet.")
+            )
+            return
+        button = self._buttons[number - 1]
+        channel, ts = self._button_message
+        message = self.slack.message(channel, ts) or {}
+        body = block_actions_body(
+            button.get("action_id", ""),
+            button.get("value", ""),
+            user_id=self.user_id,
+            channel_id=channel,
+            message_ts=ts,
+            response_url=self.slack.response_url(),
+            message=message,
+        )
+        self._dispatch(body)
+        self.wait_and_show()
+
+    def wait_and_show(self) -> None:
+        """Show what the bot posts: wait for the first post, then until it has been quiet a moment."""
+        deadline = time.monotonic() + self.max_wait
+        # Calls not shown yet count as activity: a fast listener may have answered before we got here.
+        count = self._seen
+        last_change = None
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now_count = len(self.slack.calls)
+            if now_count != count:
+                count, last_change = now_count, time.monotonic()
+                self.show_new()
+            elif last_change is not None and time.monotonic() - last_change >= self.quiet_seconds:
+                break
+        self.show_new()
+
+    def show_new(self) -> None:
+        calls = self.slack.calls[self._seen :]
+        self._seen += len(calls)
+        for call in calls:
+            if call.method in SHOWN_METHODS:
+                self.output(self._format(call))
+
+    def _format(self, call: RecordedCall) -> str:
+        args = call.args
+        blocks = args.get("blocks") or []
+        where = {
+            "chat.postMessage": f"posted in {args.get('channel')}" + (" (thread)" if args.get("thread_ts") else ""),
+            "chat.update": "updated its message",
+            "chat.postEphemeral": "only you can see this",
+            "files.completeUploadExternal": "uploaded files",
+        }.get(call.method)
+        if call.method == "response_url":
+            where = "only you can see this" if args.get("response_type", "ephemeral") == "ephemeral" else "posted"
+        body = blocks_to_text(blocks) if blocks else str(args.get("text", ""))
+        buttons = block_buttons(blocks) if blocks else []
+        if buttons and call.method in ("chat.postMessage", "chat.update"):
+            self._buttons = buttons
+            ts = args.get("ts") if call.method == "chat.update" else (call.answer or {}).get("ts")
+            if ts:
+                self._button_message = (str(args.get("channel")), str(ts))
+        elif call.method == "chat.update" and self._button_message and str(args.get("ts")) == self._button_message[1]:
+            self._buttons = []  # the buttons are gone from that message (decided, expired)
+        rule = "─" * 60
+        return f"\n── cdc-bot · {where} {rule[: max(0, 56 - len(where or ''))]}\n{body}\n"
+
+
+def _ack_text(body: str) -> str:
+    import json
+
+    try:
+        return str(json.loads(body).get("text", body))
+    except ValueError:
+        return body
+
+
+def run_shell(
+    config: Config,
+    user_id: str = "U0OPERATOR",
+    input_fn: Callable[[str], str] = input,
+    output: Callable[[str], None] = print,
+) -> int:
+    services = Services.create(config)
+    session = ShellSession(services=services, user_id=user_id, output=output)
+    interactive = sys.stdin.isatty() and input_fn is input
+    output(f"cdc-bot shell · pipelines: {', '.join(config.pipeline_names)} · you are {user_id}")
+    output(HELP)
+    try:
+        while True:
+            try:
+                line = input_fn(f"{session.user_id}> " if interactive else "").strip()
+            except EOFError:
+                break
+            if not line:
+                continue
+            if line in (":quit", ":q", "exit", "quit"):
+                break
+            if line.startswith(":as"):
+                parts = line.split()
+                if len(parts) == 2:
+                    session.user_id = parts[1]
+                    output(f"you are now {session.user_id}")
+                else:
+                    output("usage: :as USER_ID")
+            elif line.isdigit():
+                session.press(int(line))
+            elif line.startswith("/cdc"):
+                session.command(line)
+            else:
+                output("Type a /cdc command, a button number, :as USER or :quit.")
+    finally:
+        session.close()
+    return 0
