@@ -26,8 +26,10 @@ def create_app(
         # first API call instead of at start-up, so the process starts even while Slack is unreachable.
         request_verification_enabled=verify_requests,
         token_verification_enabled=False,
-        # Ack first, work after: listeners run in bolt's thread pool once ack() has answered Slack.
-        process_before_response=False,
+        # Listeners ack and hand slow work to `Services.background` themselves, so they return at once;
+        # running them in the request thread skips bolt's hop to its listener pool and its 10 ms ack
+        # polling, which under a burst of requests is most of the time to ack.
+        process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
     register_all(app, services, AccessPolicy(services.config.access, slack_group_resolver(client)))

@@ -57,7 +57,7 @@ def make_wsgi(services: Services, bolt_app: App | None) -> WSGIApp:
     return application
 
 
-def serve(config: Config, host: str = "0.0.0.0", port: int = 3000, scheduler: bool = True, threads: int = 16) -> int:
+def serve(config: Config, host: str = "0.0.0.0", port: int = 3000, scheduler: bool = True, threads: int = 32) -> int:
     from waitress.server import create_server
 
     services = Services.create(config)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -46,6 +47,11 @@ class Services:
     client_factory: ClientFactory = build_pipeline_clients
     _clients: dict[str, PipelineClients] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _in_flight: dict[tuple[str, tuple[str, ...], float], Future[HealthReport]] = field(default_factory=dict, init=False)
+    # Where slash-command work runs after the ack; bounded so a burst queues instead of thrashing.
+    background: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="cdc-work"), init=False
+    )
 
     @classmethod
     def create(
@@ -76,6 +82,26 @@ class Services:
     ) -> HealthReport:
         pipeline = self.config.pipeline(pipeline_name)
         seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else (timeout or self.check_timeout)
-        report = run_checks(pipeline, self.clients(pipeline), names, timeout=seconds)
-        observe_report(report)
-        return report
+        key = (pipeline.name, tuple(names or ()), seconds)
+        # Single flight: callers asking for the same run while one is under way share its result,
+        # so ten people typing /cdc health at 9:01 cost one run of the checks, not ten.
+        with self._lock:
+            future = self._in_flight.get(key)
+            owner = future is None
+            if owner:
+                future = Future()
+                self._in_flight[key] = future
+        assert future is not None
+        if not owner:
+            return future.result()
+        try:
+            report = run_checks(pipeline, self.clients(pipeline), names, timeout=seconds)
+            observe_report(report)
+            future.set_result(report)
+            return report
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            with self._lock:
+                self._in_flight.pop(key, None)

@@ -125,6 +125,12 @@ class CdcRouter:
             client=client,
             command=command,
         )
+        # bolt's listener pool is small and also runs every ack; slow work goes to the services'
+        # own pool so a burst of /cdc health cannot delay other requests' acks.
+        self.services.background.submit(self._run, sub, ctx)
+
+    def _run(self, sub: Subcommand, ctx: CommandContext) -> None:
+        name = sub.name
         try:
             sub.handler(ctx)
             COMMANDS.labels(subcommand=name, outcome="ok").inc()
