@@ -141,7 +141,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from bot.sandbox.demo import Sandbox
+    from bot.sandbox.demo import Sandbox, SandboxTraffic
 
     print(
         "starting the sandbox: Kafka (Tansu), AWS (moto), Redshift (PostgreSQL + PgBouncer), Kubernetes …",
@@ -157,7 +157,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         path = sandbox.write_config(args.config_out)
         if args.demo:
             return _demo(str(path))
+        traffic = SandboxTraffic(sandbox)
+        traffic.start()
         print(f"sandbox ready: {path}", flush=True)
+        print("change events keep flowing every few seconds; Ctrl-C stops everything", file=sys.stderr, flush=True)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
@@ -165,6 +168,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
                 pass
         except KeyboardInterrupt:
             pass
+        traffic.stop()
         return 0
     finally:
         sandbox.stop()

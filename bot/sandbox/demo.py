@@ -13,6 +13,7 @@ import random
 import secrets
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -488,6 +489,7 @@ class Sandbox:
     redshift: LocalRedshift = field(default_factory=LocalRedshift)
     kube: FakeKubeServer = field(default_factory=FakeKubeServer)
     seeded: dict[str, str] = field(default_factory=dict)
+    end_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     _owns_workdir: bool = False
 
     def start(self) -> Sandbox:
@@ -499,7 +501,7 @@ class Sandbox:
             self.aws.start()
             self.kube.start()
             self.redshift.start()
-            seed_kafka(self.kafka.bootstrap_servers, self.counts, GROUP, self.lag_per_partition)
+            self.end_offsets = seed_kafka(self.kafka.bootstrap_servers, self.counts, GROUP, self.lag_per_partition)
             self.seeded = seed_aws(self.aws.endpoint_url)
             seed_warehouse(self.redshift)
             seed_kube(self.kube)
@@ -583,3 +585,51 @@ class Sandbox:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+class SandboxTraffic(threading.Thread):
+    """Keeps a long-running sandbox alive: new change events, the group keeping pace, fresh staging rows.
+
+    Without it a sandbox left running for a quarter of an hour would show stale tables as CRIT,
+    which is true of a stopped pipeline but not what a demo of a running one should show.
+    """
+
+    def __init__(self, sandbox: Sandbox, interval: float = 5.0, per_partition: int = 20) -> None:
+        super().__init__(name="sandbox-traffic", daemon=True)
+        self.sandbox, self.interval, self.per_partition = sandbox, interval, per_partition
+        self._stopped = threading.Event()
+        self._rng = random.Random(11)
+        self._producer = Producer({"bootstrap.servers": sandbox.kafka.bootstrap_servers, "linger.ms": 5})
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def run(self) -> None:
+        while not self._stopped.wait(self.interval):
+            try:
+                self.tick()
+            except Exception:  # a backend being stopped under us at shutdown; the next tick retries
+                continue
+
+    def tick(self) -> None:
+        box = self.sandbox
+        for (topic, partition), end in sorted(box.end_offsets.items()):
+            # The last record of the tick goes alone, so Tansu's end offsets stay exact.
+            for chunk in (self.per_partition - 1, 1):
+                for i in range(chunk):
+                    event = cdc_event(topic, end + i, self._rng)
+                    self._producer.produce(topic, value=json.dumps(event), partition=partition)
+                self._producer.flush(10)
+                end += chunk
+            box.end_offsets[(topic, partition)] = end
+        lags = box.lag_per_partition
+        commit_offsets(
+            box.kafka.bootstrap_servers,
+            GROUP,
+            {tp: max(0, end - lags.get(tp[0], 0)) for tp, end in box.end_offsets.items()},
+        )
+        for table in STAGING_TABLES:
+            box.redshift.execute(
+                f"INSERT INTO staging.{table} (id, op, kafka_timestamp) "
+                "SELECT g, 'c', (now() AT TIME ZONE 'UTC') - (g * interval '1 second') FROM generate_series(0, 4) g"
+            )
