@@ -103,7 +103,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"--timeout: {exc}", file=sys.stderr)
         return Status.UNKNOWN.exit_code
-    services = Services.create(config)
+    # A one-off check keeps no state: an in-memory store, so no database file appears where it ran.
+    services = Services.create(config, database_url="sqlite://")
     try:
         report = services.health(args.pipeline, args.names or None, timeout=timeout)
     except (UnknownPipeline, UnknownCheck) as exc:
