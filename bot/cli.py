@@ -15,7 +15,8 @@ from bot.config import Config, ConfigError, UnknownPipeline, load_config, resolv
 from bot.durations import parse_duration
 from bot.results import Status
 
-REPORT_KINDS = ("morning",)
+# The same names as bot.scheduled_reports.REPORT_KINDS (kept literal: importing that module is slow).
+REPORT_KINDS = ("morning", "weekly-performance", "capacity", "backups", "security", "dr")
 
 
 def _common() -> argparse.ArgumentParser:
@@ -51,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("kind", choices=REPORT_KINDS)
     report.add_argument("--post", action="store_true", help="post to the ops channel instead of printing")
     report.add_argument("--pipeline", "-p", action="append", help="only this pipeline (repeatable)")
+
+    backup = sub.add_parser("backup", parents=[common], help="run the nightly backup now (topics and offsets to S3)")
+    backup.add_argument("--pipeline", "-p", action="append", help="only this pipeline (repeatable; default: all)")
 
     sandbox = sub.add_parser("sandbox", parents=[common], help="run a demo pipeline on local real backends")
     sandbox.add_argument("--config-out", default="cdc-bot.sandbox.yml", metavar="PATH")
@@ -118,27 +122,45 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bot.render.reports import morning_report_text, render_morning_report
-    from bot.reports.morning import build_morning_report
+    from bot.scheduled_reports import report_message, report_text
     from bot.wiring import Services
 
     config = _load(args.config)
     services = Services.create(config)
     try:
-        report = build_morning_report(services, args.pipeline)
+        if args.post:
+            from bot.clients.slack import make_web_client
+            from bot.clients.slack_reports import post_report
+
+            message = report_message(services, args.kind, args.pipeline)
+            ts = post_report(make_web_client(), config.slack.ops_channel, message)
+            print(f"posted to {config.slack.ops_channel} (ts {ts})")
+        else:
+            print(report_text(services, args.kind, args.pipeline))
     except UnknownPipeline as exc:
         print(str(exc).replace("`", ""), file=sys.stderr)
         return 2
-    if args.post:
-        from bot.clients.slack import make_web_client
-
-        message = render_morning_report(report, tz=config.slack.timezone)
-        client = make_web_client()
-        answer = client.chat_postMessage(channel=config.slack.ops_channel, text=message.text, blocks=message.blocks)
-        print(f"posted to {config.slack.ops_channel} (ts {answer['ts']})")
-    else:
-        print(morning_report_text(report, tz=config.slack.timezone))
     return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.nightly_backup import run_backup
+    from bot.render.scheduled import backup_run_lines
+    from bot.wiring import Services
+
+    config = _load(args.config)
+    services = Services.create(config)
+    try:
+        pipelines = [config.pipeline(name) for name in args.pipeline] if args.pipeline else config.pipelines
+    except UnknownPipeline as exc:
+        print(str(exc).replace("`", ""), file=sys.stderr)
+        return 2
+    failed = 0
+    for pipeline in pipelines:
+        run = run_backup(pipeline, services.clients(pipeline), config.slack.tz)
+        print("\n".join(backup_run_lines(run)))
+        failed += 0 if run.ok else 1
+    return 1 if failed else 0
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -220,6 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": cmd_serve,
         "check": cmd_check,
         "report": cmd_report,
+        "backup": cmd_backup,
         "sandbox": cmd_sandbox,
         "shell": cmd_shell,
     }

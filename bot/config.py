@@ -145,6 +145,9 @@ class KubernetesSettings(_Model):
     streams_deployment: str = "pii-masking"
     credentials_secret: str = "debezium-credentials"
     maintenance_configmap: str = "maintenance-mode"
+    # An AWS Secrets Manager secret that holds the same Debezium password; when set,
+    # `rotate-credentials` writes the new password there too (the runbook itself has none).
+    secrets_manager_secret: str | None = None
 
 
 class EksSettings(_Model):
@@ -199,6 +202,28 @@ class BackupSettings(_Model):
     prefix: str = "kafka/"
 
 
+class IamPolicyRef(_Model):
+    role: str
+    # Inline policy names to read; empty means every inline policy of the role.
+    policies: list[str] = Field(default_factory=list)
+
+
+class SecuritySettings(_Model):
+    """What the first-Monday security review inspects (defaults: the runbook's names)."""
+
+    iam_roles: list[IamPolicyRef] = Field(
+        default_factory=lambda: [
+            IamPolicyRef(role="oracle-cdc-pipeline-demo-msk-access-role", policies=["msk-access-policy"])
+        ]
+    )
+    # Resources carrying this tag belong to the project; their `LastUsed` tag says when they were last used.
+    project_tag_key: str = "Project"
+    project_tag_value: str = "demo_rt_the_one"
+    unused_after: Duration = timedelta(days=90)
+    # The runbook rotates the Debezium credentials monthly.
+    credentials_max_age: Duration = timedelta(days=30)
+
+
 class Limits(_Model):
     """Bounds on what an approved action may set (guards against a typo like 50 for 5)."""
 
@@ -229,6 +254,7 @@ class PipelineConfig(_Model):
     backups: BackupSettings = Field(default_factory=BackupSettings)
     alarms: list[str] = Field(default_factory=lambda: ["MSK-HighCPU", "CDC-HighConsumerLag"])
     limits: Limits = Field(default_factory=Limits)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
 
     @field_validator("name")
     @classmethod
@@ -268,6 +294,10 @@ class Schedules(_Model):
     backup_job: Cron = "0 2 * * *"
     # A report whose time was missed (bot down) is still posted, marked late, within this grace.
     misfire_grace: Duration = timedelta(minutes=30)
+    # Consumer lag goes to CloudWatch this often, so the runbook's CDC-HighConsumerLag alarm has data.
+    lag_metric_interval: Duration = timedelta(minutes=1)
+    # With several replicas, the one holding this lease in the state store runs the jobs; renewed at a third.
+    leader_lease: Duration = timedelta(seconds=30)
 
 
 class Contacts(_Model):
@@ -279,9 +309,25 @@ class Contacts(_Model):
     aws_tam: str | None = "tam@aws.com"
 
 
+class ActionsSettings(_Model):
+    """How approved runbook actions wait for the cluster to settle (rollouts, pods Ready)."""
+
+    timeout: Duration = timedelta(minutes=5)
+    poll_interval: Duration = timedelta(seconds=2)
+    # Progress edits of the approval message at most this often (chat.update is rate limited).
+    progress_interval: Duration = timedelta(seconds=1)
+
+
 class ChecksSettings(_Model):
     # Each check's own deadline: one slow backend costs this, not the whole report.
     timeout: Duration = timedelta(seconds=5)
+
+
+class DrSettings(_Model):
+    """The mid-month DR check compares these two pipelines (names from `pipelines`)."""
+
+    primary: str
+    secondary: str
 
 
 class Config(_Model):
@@ -291,6 +337,8 @@ class Config(_Model):
     schedules: Schedules = Field(default_factory=Schedules)
     contacts: Contacts = Field(default_factory=Contacts)
     checks: ChecksSettings = Field(default_factory=ChecksSettings)
+    actions: ActionsSettings = Field(default_factory=ActionsSettings)
+    dr: DrSettings | None = None
 
     @field_validator("pipelines")
     @classmethod
@@ -300,6 +348,18 @@ class Config(_Model):
         if duplicates:
             raise ValueError(f"pipeline names must be unique; repeated: {', '.join(duplicates)}")
         return pipelines
+
+    @model_validator(mode="after")
+    def _dr_pipelines(self) -> Config:
+        if self.dr is not None:
+            names = self.pipeline_names
+            for side in ("primary", "secondary"):
+                value = getattr(self.dr, side)
+                if value not in names:
+                    raise ValueError(f"dr.{side}: no pipeline named {value!r} (known: {', '.join(names)})")
+            if self.dr.primary == self.dr.secondary:
+                raise ValueError("dr.primary and dr.secondary must be two different pipelines")
+        return self
 
     def pipeline(self, name: str | None = None) -> PipelineConfig:
         """The named pipeline, or the first one; raises UnknownPipeline with a suggestion."""

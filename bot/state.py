@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -21,16 +21,20 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    case,
     create_engine,
     event,
     select,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///cdc-bot.db"
-SCHEMA_VERSION = 1
+# 2: approvals (runbook actions waiting for, or run after, a second person's approval).
+# 3: leader_leases (which replica runs the scheduled jobs).
+SCHEMA_VERSION = 3
 
 
 def utcnow() -> datetime:
@@ -88,6 +92,46 @@ class ReportRun(Base):
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_by: Mapped[str] = mapped_column(String(200))
     outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Approval(Base):
+    """A runbook action and its parameters, waiting for (or run after) a second person's approval.
+
+    States: pending → approved → running → succeeded | failed; pending → denied | expired;
+    approved → drifted (the world changed since the preview). Every change is a compare-and-set
+    on `state`, so replicas sharing the database agree on who runs an action: exactly one.
+    """
+
+    __tablename__ = "approvals"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pipeline: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    preview: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    requester: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    thread_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class LeaderLease(Base):
+    """Who runs the scheduled jobs: one row per lease name, held until `expires_at` unless renewed."""
+
+    __tablename__ = "leader_leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column()
+    renewed_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -171,6 +215,63 @@ class StateStore:
         with self.session() as session:
             return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))
 
+    # --- approvals ---------------------------------------------------------------------------
+
+    def add_approval(self, approval: Approval) -> Approval:
+        with self.session() as session:
+            session.add(approval)
+        return approval
+
+    def get_approval(self, approval_id: str) -> Approval | None:
+        with self.session() as session:
+            return session.get(Approval, approval_id)
+
+    def transition_approval(
+        self,
+        approval_id: str,
+        from_states: set[str] | frozenset[str],
+        to_state: str,
+        *,
+        unexpired_at: datetime | None = None,
+        expired_at: datetime | None = None,
+        not_requester: str | None = None,
+        **values: Any,
+    ) -> bool:
+        """Compare-and-set: move one approval from one of `from_states` to `to_state`.
+
+        True for exactly one caller, whichever replica or thread asks first; the row lock the
+        UPDATE takes makes the others re-read the state and match nothing. `unexpired_at` /
+        `expired_at` add `expires_at > t` / `expires_at <= t`; `not_requester` excludes a user.
+        """
+        # str(): callers may pass StrEnum members, which some drivers would bind by name.
+        states = sorted(str(s) for s in from_states)
+        statement = update(Approval).where(Approval.id == approval_id, Approval.state.in_(states))
+        if unexpired_at is not None:
+            statement = statement.where(Approval.expires_at > unexpired_at)
+        if expired_at is not None:
+            statement = statement.where(Approval.expires_at <= expired_at)
+        if not_requester is not None:
+            statement = statement.where(Approval.requester != not_requester)
+        statement = statement.values(state=str(to_state), **values).execution_options(synchronize_session=False)
+        with self.session() as session:
+            return session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
+
+    def set_approval_fields(self, approval_id: str, **values: Any) -> None:
+        """Fields that are not state (the message ts once posted); never used to change `state`."""
+        assert "state" not in values
+        with self.session() as session:
+            session.execute(
+                update(Approval)
+                .where(Approval.id == approval_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+
+    def expired_pending_approvals(self, now: datetime, limit: int = 100) -> list[Approval]:
+        with self.session() as session:
+            query = select(Approval).where(Approval.state == "pending", Approval.expires_at <= now).limit(limit)
+            return list(session.scalars(query))
+
     # --- scheduled posts -------------------------------------------------------------------
 
     def claim_report_run(self, kind: str, scheduled_for: datetime, claimed_by: str) -> bool:
@@ -189,6 +290,54 @@ class StateStore:
             run = session.get(ReportRun, key)
             if run is not None:
                 run.outcome = outcome
+
+    # --- leader lease ------------------------------------------------------------------------
+
+    def acquire_lease(self, name: str, holder: str, ttl: timedelta, now: datetime | None = None) -> bool:
+        """Take or renew a lease; True while `holder` holds it. Atomic: one UPDATE, else one INSERT.
+
+        The UPDATE matches only when the holder already has it or it has expired, so two replicas
+        racing for an expired lease both run it and the row lock lets exactly one match; the INSERT
+        of a lease nobody held yet is decided by the primary key.
+        """
+        now = now or utcnow()
+        renew = (
+            update(LeaderLease)
+            .where(LeaderLease.name == name, (LeaderLease.holder == holder) | (LeaderLease.expires_at <= now))
+            .values(
+                holder=holder,
+                renewed_at=now,
+                expires_at=now + ttl,
+                # A new holder starts its tenure now; the same holder keeps its first acquisition time.
+                acquired_at=case((LeaderLease.holder == holder, LeaderLease.acquired_at), else_=now),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        with self.session() as session:
+            if session.execute(renew).rowcount == 1:  # type: ignore[attr-defined]
+                return True
+        try:
+            with self.session() as session:
+                session.add(
+                    LeaderLease(name=name, holder=holder, acquired_at=now, renewed_at=now, expires_at=now + ttl)
+                )
+            return True
+        except IntegrityError:
+            return False
+
+    def release_lease(self, name: str, holder: str, now: datetime | None = None) -> None:
+        """Give the lease up at once (shutdown), so another replica need not wait for it to expire."""
+        with self.session() as session:
+            session.execute(
+                update(LeaderLease)
+                .where(LeaderLease.name == name, LeaderLease.holder == holder)
+                .values(expires_at=now or utcnow())
+                .execution_options(synchronize_session=False)
+            )
+
+    def lease(self, name: str) -> LeaderLease | None:
+        with self.session() as session:
+            return session.get(LeaderLease, name)
 
     def ping(self) -> bool:
         with self.engine.connect() as conn:

@@ -6,7 +6,7 @@ from slack_bolt import App
 
 from bot.access import AccessPolicy
 from bot.wiring import Services
-from commands import health, help
+from commands import actions, approvals, health, help, reports
 from commands.router import CdcRouter
 
 
@@ -14,5 +14,9 @@ def register_all(app: App, services: Services, access: AccessPolicy) -> CdcRoute
     router = CdcRouter(services=services, access=access)
     help.register(router)
     health.register(router)
+    actions.register(router)
+    reports.register(router)
     router.register(app)
+    approvals.register(app, services, access)
+    reports.register_buttons(app, services, access)
     return router

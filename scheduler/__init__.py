@@ -1,52 +1,251 @@
-"""APScheduler jobs that call the same services and renderers as the slash commands."""
+"""APScheduler jobs that call the same services and renderers as the slash commands.
+
+Jobs live in the state database (SQLAlchemyJobStore on the store's engine), in the configured
+time zone, with a misfire grace and coalescing: after a restart a job whose time passed within
+the grace runs once, late. Only the replica holding the leader lease runs a scheduler at all
+(`scheduler.leader`); the others start theirs when they take the lease over. Every scheduled post
+is also claimed per scheduled time in the state store (`run_due_report`), so neither a restart
+nor a change of leader posts anything twice.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from apscheduler.job import Job
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 
+from bot.clients.slack_reports import post_report
+from bot.render.scheduled import ReportMessage
 from bot.render.slack import SlackMessage
 from bot.wiring import Services
-from scheduler.jobs import REPORTS, Poster, run_due_report
+from scheduler.jobs import INSTANCE_ID, REPORTS, Poster, register_runtime, unregister_runtime
+from scheduler.leader import LeaderElector
 
 log = logging.getLogger(__name__)
 
+LEASE_NAME = "scheduler"
+JOBS_TABLE = "apscheduler_jobs"
+REPORT_FUNC = "scheduler.jobs:scheduled_report"
+LAG_FUNC = "scheduler.jobs:publish_lag_job"
+LAG_GRACE = timedelta(seconds=30)
+
 
 def slack_poster(client: WebClient) -> Poster:
-    def post(channel: str, message: SlackMessage) -> None:
-        client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
+    def post(channel: str, message: SlackMessage | ReportMessage) -> None:
+        post_report(client, channel, message)
 
     return post
 
 
-def start_scheduler(services: Services, client: WebClient) -> BackgroundScheduler:
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    name: str
+    func: str
+    args: tuple[Any, ...]
+    trigger: BaseTrigger
+    grace_seconds: int
+    schedule: str  # as configured, for `/cdc schedule`
+
+
+def scheduled_kinds(services: Services) -> list[str]:
+    # The DR check needs two pipelines to compare: not scheduled until `dr:` is configured.
+    return [kind for kind in REPORTS if kind != "dr" or services.config.dr is not None]
+
+
+def job_specs(services: Services, lease: str = LEASE_NAME) -> list[JobSpec]:
     config = services.config
-    post = slack_poster(client)
-    scheduler = BackgroundScheduler(timezone=config.slack.tz)
-    grace = int(config.schedules.misfire_grace / timedelta(seconds=1))
-    for kind, build in REPORTS.items():
+    tz = config.slack.tz
+    grace = int(config.schedules.misfire_grace.total_seconds())
+    specs = []
+    for kind in scheduled_kinds(services):
         cron = getattr(config.schedules, kind)
-        scheduler.add_job(
-            run_due_report,
-            CronTrigger.from_crontab(cron, timezone=config.slack.tz),
-            args=[services, kind, cron, build, post],
-            id=f"report:{kind}",
-            name=f"{kind} report",
-            misfire_grace_time=grace,
-            coalesce=True,
-            max_instances=1,
-            replace_existing=True,
+        kind_grace = grace if kind != "backup_job" else max(grace, 6 * 3600)
+        specs.append(
+            JobSpec(
+                f"report:{kind}",
+                f"{kind} report" if kind != "backup_job" else "nightly backup",
+                REPORT_FUNC,
+                (lease, kind),
+                CronTrigger.from_crontab(cron, timezone=tz),
+                kind_grace,
+                cron,
+            )
         )
-        # Catch up a post missed while the bot was down (within the grace); the claim prevents doubles.
-        scheduler.add_job(
-            run_due_report,
-            args=[services, kind, cron, build, post],
-            id=f"catch-up:{kind}",
-            name=f"{kind} report catch-up",
+    every = config.schedules.lag_metric_interval
+    specs.append(
+        JobSpec(
+            "lag-metric",
+            "consumer lag to CloudWatch",
+            LAG_FUNC,
+            (lease,),
+            IntervalTrigger(seconds=max(1, int(every.total_seconds())), timezone=tz),
+            int(LAG_GRACE.total_seconds()),
+            f"every {int(every.total_seconds())}s",
         )
-    scheduler.start()
-    return scheduler
+    )
+    return specs
+
+
+@dataclass
+class JobRunner:
+    """This process's part in scheduling: a leader elector, and a scheduler while it leads."""
+
+    services: Services
+    post: Poster
+    lease: str = LEASE_NAME
+    jobs_table: str = JOBS_TABLE
+    identity: str = INSTANCE_ID
+    scheduler: BackgroundScheduler | None = field(default=None, init=False)
+    elector: LeaderElector | None = field(default=None, init=False)
+
+    @property
+    def is_leader(self) -> bool:
+        return self.elector is not None and self.elector.leading
+
+    def start(self) -> JobRunner:
+        self.elector = LeaderElector(
+            self.services.store,
+            self.lease,
+            self.identity,
+            self.services.config.schedules.leader_lease,
+            self._start_leading,
+            self._stop_leading,
+        ).start()
+        return self
+
+    def _start_leading(self) -> None:
+        register_runtime(self.lease, self.services, self.post)
+        scheduler = BackgroundScheduler(
+            timezone=self.services.config.slack.tz,
+            jobstores={"default": SQLAlchemyJobStore(engine=self.services.store.engine, tablename=self.jobs_table)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+        )
+        # Paused first: jobs already in the store are reconciled before any of them can fire.
+        scheduler.start(paused=True)
+        specs = job_specs(self.services, self.lease)
+        wanted = {spec.id for spec in specs}
+        for job in scheduler.get_jobs():
+            if job.id not in wanted and not job.id.startswith("catch-up:"):
+                job.remove()
+        for spec in specs:
+            existing = scheduler.get_job(spec.id)
+            # An unchanged job keeps its stored next run time: a time missed while no replica led
+            # then fires once, late, within its misfire grace.
+            if existing is not None and _same(existing, spec):
+                continue
+            scheduler.add_job(
+                spec.func,
+                spec.trigger,
+                args=list(spec.args),
+                id=spec.id,
+                name=spec.name,
+                misfire_grace_time=spec.grace_seconds,
+                replace_existing=True,
+            )
+        # Catch up a post missed while no replica ran (within the grace); the claim prevents doubles.
+        now = datetime.now(UTC)
+        for kind in scheduled_kinds(self.services):
+            scheduler.add_job(
+                REPORT_FUNC,
+                DateTrigger(run_date=now, timezone=UTC),
+                args=[self.lease, kind],
+                id=f"catch-up:{kind}",
+                name=f"{kind} catch-up",
+                misfire_grace_time=int(self.services.config.schedules.misfire_grace.total_seconds()),
+                replace_existing=True,
+            )
+        scheduler.resume()
+        self.scheduler = scheduler
+
+    def _stop_leading(self) -> None:
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
+        unregister_runtime(self.lease, self.services)
+
+    def get_jobs(self) -> list[Job]:
+        """The jobs this process runs: all of them on the leader, none elsewhere."""
+        return self.scheduler.get_jobs() if self.scheduler is not None else []
+
+    def shutdown(self, wait: bool = False) -> None:
+        if self.elector is not None:
+            self.elector.stop()
+        else:
+            self._stop_leading()
+
+
+def _same(job: Job, spec: JobSpec) -> bool:
+    return (
+        str(job.trigger) == str(spec.trigger)
+        and tuple(job.args) == spec.args
+        and job.func_ref == spec.func
+        and job.misfire_grace_time == spec.grace_seconds
+    )
+
+
+def start_scheduler(
+    services: Services,
+    client: WebClient,
+    *,
+    lease: str = LEASE_NAME,
+    jobs_table: str = JOBS_TABLE,
+    identity: str | None = None,
+) -> JobRunner:
+    """Take part in leader election; while this process leads, run every scheduled job here."""
+    runner = JobRunner(services, slack_poster(client), lease, jobs_table, identity or INSTANCE_ID)
+    return runner.start()
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    job: str
+    schedule: str
+    next_run: datetime | None
+    last_run: str
+
+
+def schedule_overview(
+    services: Services, lease: str = LEASE_NAME, now: datetime | None = None
+) -> tuple[list[ScheduleRow], str]:
+    """Every scheduled job with its next and last run, and who leads; readable on any replica."""
+    from sqlalchemy import func, select
+
+    from bot.state import ReportRun
+
+    now = now or datetime.now(UTC)
+    tz = services.config.slack.tz
+    with services.store.session() as session:
+        latest = dict(
+            session.execute(select(ReportRun.kind, func.max(ReportRun.scheduled_for)).group_by(ReportRun.kind)).all()
+        )
+        outcomes = {
+            kind: session.get(ReportRun, f"{kind}@{when.astimezone(UTC).isoformat()}")
+            for kind, when in latest.items()
+            if when is not None
+        }
+    rows = []
+    for spec in job_specs(services, lease):
+        next_run = spec.trigger.get_next_fire_time(None, now.astimezone(tz))
+        kind = spec.args[1] if len(spec.args) > 1 else None
+        run = outcomes.get(kind) if kind else None
+        last = f"{run.scheduled_for.astimezone(tz):%Y-%m-%d %H:%M} {run.outcome or 'running'}" if run else ""
+        rows.append(ScheduleRow(spec.name, spec.schedule, next_run, last))
+    holder = services.store.lease(lease)
+    if holder is None:
+        leader = "No replica has led the scheduler yet"
+    elif holder.expires_at <= now:
+        leader = f"No leader now (the last, {holder.holder}, let its lease expire)"
+    else:
+        leader = f"Jobs run on {holder.holder} (lease renewed {holder.renewed_at.astimezone(tz):%H:%M:%S})"
+    return rows, leader

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.metrics import SCHEDULED_POSTS
+from bot.render.scheduled import ReportMessage
 from bot.render.slack import SlackMessage
 from bot.wiring import Services
 
@@ -26,8 +27,12 @@ log = logging.getLogger(__name__)
 LATE_AFTER = timedelta(minutes=2)
 INSTANCE_ID = f"{socket.gethostname()}:{os.getpid()}"
 
-Builder = Callable[[Services, timedelta | None], SlackMessage]
-Poster = Callable[[str, SlackMessage], None]
+# A builder returns what to post, or None when there is nothing to say (a nightly backup that worked).
+Builder = Callable[[Services, timedelta | None], SlackMessage | ReportMessage | None]
+Poster = Callable[[str, SlackMessage | ReportMessage], None]
+
+# A backup taken late is still worth taking; a report posted hours late is not worth reading.
+GRACE_OVERRIDES = {"backup_job": timedelta(hours=6)}
 
 
 class Outcome(StrEnum):
@@ -36,6 +41,7 @@ class Outcome(StrEnum):
     STALE = "stale"
     ALREADY_CLAIMED = "already_claimed"
     FAILED = "failed"
+    DONE = "done"  # ran, nothing to post
 
 
 def last_fire_time(cron: str, tz: ZoneInfo, now: datetime, window: timedelta) -> datetime | None:
@@ -55,7 +61,7 @@ def run_due_report(
 ) -> Outcome:
     config = services.config
     now = now or datetime.now(UTC)
-    grace = config.schedules.misfire_grace
+    grace = max(config.schedules.misfire_grace, GRACE_OVERRIDES.get(kind, timedelta(0)))
     scheduled = last_fire_time(cron, config.slack.tz, now, timedelta(days=1))
     if scheduled is None:
         return Outcome.NOT_DUE
@@ -68,15 +74,17 @@ def run_due_report(
         return Outcome.ALREADY_CLAIMED
     try:
         message = build(services, late if late > LATE_AFTER else None)
-        post(config.slack.ops_channel, message)
+        if message is not None:
+            post(config.slack.ops_channel, message)
     except Exception as exc:
         log.exception("%s report for %s failed", kind, scheduled)
         services.store.finish_report_run(kind, scheduled, f"failed: {exc}")
         SCHEDULED_POSTS.labels(kind, "failed").inc()
         return Outcome.FAILED
-    services.store.finish_report_run(kind, scheduled, "posted")
-    SCHEDULED_POSTS.labels(kind, "posted").inc()
-    return Outcome.POSTED
+    outcome = Outcome.POSTED if message is not None else Outcome.DONE
+    services.store.finish_report_run(kind, scheduled, outcome.value)
+    SCHEDULED_POSTS.labels(kind, outcome.value).inc()
+    return outcome
 
 
 def build_morning(services: Services, late_by: timedelta | None) -> SlackMessage:
@@ -86,4 +94,84 @@ def build_morning(services: Services, late_by: timedelta | None) -> SlackMessage
     return render_morning_report(build_morning_report(services, late_by=late_by), tz=services.config.slack.timezone)
 
 
-REPORTS: dict[str, Builder] = {"morning": build_morning}
+def report_builder(name: str) -> Builder:
+    def build(services: Services, late_by: timedelta | None) -> ReportMessage:
+        from bot.scheduled_reports import report_message
+
+        return report_message(services, name, late_by=late_by)
+
+    build.__name__ = f"build_{name.replace('-', '_')}"
+    return build
+
+
+def build_backup_job(services: Services, late_by: timedelta | None) -> SlackMessage | None:
+    """The nightly backup of every pipeline; posts to the ops channel only when one failed."""
+    from bot.nightly_backup import run_backup
+    from bot.render.scheduled import backup_run_lines, render_backup_failure
+
+    runs = []
+    for pipeline in services.config.pipelines:
+        run = run_backup(pipeline, services.clients(pipeline), services.config.slack.tz)
+        for line in backup_run_lines(run):
+            log.info("%s", line)
+        runs.append(run)
+    failed = [r for r in runs if not r.ok]
+    return render_backup_failure(failed) if failed else None
+
+
+# Keyed by the `schedules` config key; the same reports as `/cdc report` and `cdc-bot report`.
+REPORTS: dict[str, Builder] = {
+    "morning": build_morning,
+    "weekly_performance": report_builder("weekly-performance"),
+    "capacity": report_builder("capacity"),
+    "backups": report_builder("backups"),
+    "security": report_builder("security"),
+    "dr": report_builder("dr"),
+    "backup_job": build_backup_job,
+}
+
+
+# --- what the job store holds -------------------------------------------------------------------
+# APScheduler pickles a job as a reference to a module-level function plus its arguments, so the
+# jobs carry only names; the services and the Slack poster of the process that runs them (the
+# leader) are registered here under the lease name when it starts leading.
+
+_RUNTIMES: dict[str, tuple[Services, Poster]] = {}
+
+
+def register_runtime(lease: str, services: Services, post: Poster) -> None:
+    _RUNTIMES[lease] = (services, post)
+
+
+def unregister_runtime(lease: str, services: Services) -> None:
+    if lease in _RUNTIMES and _RUNTIMES[lease][0] is services:
+        del _RUNTIMES[lease]
+
+
+def scheduled_report(lease: str, kind: str) -> str:
+    runtime = _RUNTIMES.get(lease)
+    if runtime is None:
+        log.warning("%s job fired with no services registered for %s (not leading here)", kind, lease)
+        return "no_runtime"
+    services, post = runtime
+    if kind not in REPORTS:
+        log.warning("no scheduled job named %s (removed from this version?)", kind)
+        return "unknown"
+    cron = getattr(services.config.schedules, kind)
+    return run_due_report(services, kind, cron, REPORTS[kind], post).value
+
+
+def publish_lag_job(lease: str) -> None:
+    """Consumer lag of every pipeline to CloudWatch; a failing pipeline does not stop the others."""
+    from bot.clients.base import BackendError
+    from bot.lag_metric import publish_lag
+
+    runtime = _RUNTIMES.get(lease)
+    if runtime is None:
+        return
+    services, _post = runtime
+    for pipeline in services.config.pipelines:
+        try:
+            publish_lag(pipeline, services.clients(pipeline))
+        except BackendError as exc:
+            log.warning("consumer lag of %s not published: %s", pipeline.name, exc)

@@ -12,6 +12,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.clients.base import Alarm, BackendError, MskCluster, Nodegroup, RedshiftCluster
+from bot.clients.redact import sensitive
 from bot.config import AwsSettings
 
 
@@ -184,6 +185,29 @@ class Boto3Aws:
             scalingConfig={"desiredSize": desired},
         )
 
+    def describe_secret(self, secret_id: str) -> dict[str, Any] | None:
+        """A Secrets Manager secret's metadata (never its value); None when it does not exist."""
+        try:
+            answer = self.client("secretsmanager").describe_secret(SecretId=secret_id)
+        except ClientError as exc:
+            if _error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise BackendError(f"AWS secretsmanager describe_secret: {_error_code(exc)}") from None
+        except BotoCoreError as exc:
+            raise BackendError(f"AWS secretsmanager describe_secret failed: {exc}") from None
+        return {"name": answer.get("Name"), "arn": answer.get("ARN"), "last_changed": answer.get("LastChangedDate")}
+
+    def get_secret_value(self, secret_id: str) -> str | None:
+        """The current SecretString of a Secrets Manager secret (None for a binary one)."""
+        with sensitive():
+            answer = self._call("secretsmanager", "get_secret_value", SecretId=secret_id)
+        return answer.get("SecretString")
+
+    def put_secret_value(self, secret_id: str, value: str) -> None:
+        # A new version becomes AWSCURRENT; the previous one stays as AWSPREVIOUS for a rollback.
+        with sensitive():
+            self._call("secretsmanager", "put_secret_value", SecretId=secret_id, SecretString=value)
+
     def put_object(self, bucket: str, key: str, body: bytes) -> None:
         self._call("s3", "put_object", Bucket=bucket, Key=key, Body=body)
 
@@ -200,6 +224,75 @@ class Boto3Aws:
         except BotoCoreError as exc:
             raise BackendError(f"AWS s3 list_objects_v2 failed: {exc}") from None
         return objects
+
+    def put_metric_values(self, namespace: str, metric: str, values: list[tuple[dict[str, str], float]]) -> None:
+        """Several datapoints of one metric (one per dimension set) in one call; at most 1,000 per call."""
+        for start in range(0, len(values), 1000):
+            self._call(
+                "cloudwatch",
+                "put_metric_data",
+                Namespace=namespace,
+                MetricData=[
+                    {
+                        "MetricName": metric,
+                        "Value": float(value),
+                        "Unit": "Count",
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+                    }
+                    for dimensions, value in values[start : start + 1000]
+                ],
+            )
+
+    def put_metric_alarm(self, definition: dict[str, Any]) -> None:
+        """`aws cloudwatch put-metric-alarm` with the same fields (AlarmName, MetricName, Namespace, ...)."""
+        self._call("cloudwatch", "put_metric_alarm", **definition)
+
+    def list_role_policies(self, role: str) -> list[str] | None:
+        """Inline policy names of an IAM role; None when the role does not exist."""
+        names: list[str] = []
+        try:
+            for page in self.client("iam").get_paginator("list_role_policies").paginate(RoleName=role):
+                names.extend(page.get("PolicyNames", []))
+        except ClientError as exc:
+            if _error_code(exc) == "NoSuchEntity":
+                return None
+            raise BackendError(f"AWS iam list_role_policies {role}: {_error_code(exc)}") from None
+        except BotoCoreError as exc:
+            raise BackendError(f"AWS iam list_role_policies failed: {exc}") from None
+        return names
+
+    def get_role_policy(self, role: str, policy: str) -> dict[str, Any] | None:
+        """An inline policy's document (boto3 decodes it to a dict); None when role or policy does not exist."""
+        try:
+            answer = self.client("iam").get_role_policy(RoleName=role, PolicyName=policy)
+        except ClientError as exc:
+            if _error_code(exc) == "NoSuchEntity":
+                return None
+            raise BackendError(f"AWS iam get_role_policy {role}/{policy}: {_error_code(exc)}") from None
+        except BotoCoreError as exc:
+            raise BackendError(f"AWS iam get_role_policy failed: {exc}") from None
+        document = answer.get("PolicyDocument") or {}
+        if isinstance(document, str):  # URL-encoded JSON when a client does not decode it
+            import json
+            from urllib.parse import unquote
+
+            document = json.loads(unquote(document))
+        return dict(document)
+
+    def tagged_resources(self, tag_key: str, tag_value: str) -> list[tuple[str, dict[str, str]]]:
+        """(ARN, tags) of every resource carrying tag_key=tag_value in the region (Resource Groups Tagging API)."""
+        found: list[tuple[str, dict[str, str]]] = []
+        try:
+            paginator = self.client("resourcegroupstaggingapi").get_paginator("get_resources")
+            for page in paginator.paginate(TagFilters=[{"Key": tag_key, "Values": [tag_value]}]):
+                for item in page.get("ResourceTagMappingList", []):
+                    tags = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
+                    found.append((item["ResourceARN"], tags))
+        except ClientError as exc:
+            raise BackendError(f"AWS resourcegroupstaggingapi get_resources: {_error_code(exc)}") from None
+        except BotoCoreError as exc:
+            raise BackendError(f"AWS resourcegroupstaggingapi get_resources failed: {exc}") from None
+        return found
 
     def redshift_credentials(self, cluster_identifier: str, user: str, database: str) -> tuple[str, str]:
         answer = self._call(

@@ -14,7 +14,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicCollection
 from confluent_kafka import TopicPartition as KafkaTopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
+from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewTopic, OffsetSpec
 
 from bot.clients.base import BackendError, SampledMessage, TopicInfo, TopicPartition
 from bot.config import KafkaSettings
@@ -141,6 +141,25 @@ class ConfluentKafkaAdmin:
             except BackendError as exc:
                 outcome[name] = str(exc)
         return outcome
+
+    def topic_configs(self, topics: list[str]) -> dict[str, dict[str, str]]:
+        """Each topic's non-default configs (DescribeConfigs); {} for a topic the broker says nothing about."""
+        if not topics:
+            return {}
+        resources = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in topics]
+        futures = self._admin.describe_configs(resources, request_timeout=self._timeout)
+        configs: dict[str, dict[str, str]] = {}
+        for resource, future in futures.items():
+            entries = self._wait(future, f"describe_configs {resource.name}")
+            configs[resource.name] = {
+                name: str(entry.value)
+                for name, entry in (entries or {}).items()
+                # Only what was set on the topic: defaults come back with the cluster they are restored to.
+                if entry.value is not None
+                and not entry.is_default
+                and entry.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
+            }
+        return configs
 
     def sample_messages(self, topic: str, count: int) -> list[SampledMessage]:
         """The latest `count` messages of a topic, read without joining a group or committing."""

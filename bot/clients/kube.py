@@ -13,6 +13,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from bot.clients.base import BackendError
+from bot.clients.redact import sensitive
 from bot.config import KubernetesSettings
 
 T = TypeVar("T")
@@ -104,9 +105,12 @@ class KubernetesClient:
             kwargs["container"] = container
         return self._call(f"read log of pod {name}", core.read_namespaced_pod_log, name, self.namespace, **kwargs) or ""
 
-    def delete_pod(self, name: str) -> None:
+    def delete_pod(self, name: str, uid: str | None = None) -> None:
+        # With a uid, the API refuses (409) to delete a different pod that took the same name since.
         core = k8s.CoreV1Api(self.api)
-        self._call(f"delete pod {name}", core.delete_namespaced_pod, name, self.namespace)
+        body = k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(uid=uid)) if uid else None
+        kwargs: dict[str, Any] = {"body": body} if body is not None else {}
+        self._call(f"delete pod {name}", core.delete_namespaced_pod, name, self.namespace, **kwargs)
 
     def patch_deployment(self, name: str, patch: dict[str, Any]) -> dict[str, Any]:
         # The client sends a dict body as a strategic merge patch, as `kubectl patch` does by
@@ -168,6 +172,20 @@ class KubernetesClient:
         current.data = {k: base64.b64encode(v.encode()).decode() for k, v in string_data.items()}
         # Replace carries the resourceVersion read above, so a concurrent edit fails instead of being lost.
         self._call(f"replace secret {name}", core.replace_namespaced_secret, name, self.namespace, current)
+
+    def update_secret(self, name: str, string_data: dict[str, str], annotations: dict[str, str] | None = None) -> None:
+        """Set some keys of a Secret and keep the others; fails on a concurrent edit instead of losing it."""
+        core = k8s.CoreV1Api(self.api)
+        with sensitive():
+            current = self._call(f"get secret {name}", core.read_namespaced_secret, name, self.namespace)
+            assert current is not None
+            data = dict(current.data or {})
+            data.update({k: base64.b64encode(v.encode()).decode() for k, v in string_data.items()})
+            current.data = data
+            if annotations and current.metadata is not None:
+                current.metadata.annotations = {**(current.metadata.annotations or {}), **annotations}
+            # The object read above carries its resourceVersion: replace is compare-and-set.
+            self._call(f"replace secret {name}", core.replace_namespaced_secret, name, self.namespace, current)
 
     def get_configmap(self, name: str) -> dict[str, Any] | None:
         core = k8s.CoreV1Api(self.api)
