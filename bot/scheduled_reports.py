@@ -46,31 +46,19 @@ def _performance(report: Any, tz: str, chart: bool) -> ReportView:
 @dataclass(frozen=True)
 class ReportKind:
     name: str
-    title: str
-    when: str
     build: Build
     view: View | None  # None: the morning report, which has its own renderers
-
-    @property
-    def schedule_key(self) -> str:
-        return self.name.replace("-", "_")
 
 
 KINDS: dict[str, ReportKind] = {
     kind.name: kind
     for kind in (
-        ReportKind("morning", "Morning health check", "daily", lambda *a, **k: None, None),
-        ReportKind(
-            "weekly-performance", "Weekly performance review", "Mondays", build_performance_report, _performance
-        ),
-        ReportKind(
-            "capacity", "Capacity planning", "Wednesdays", build_capacity_report, lambda r, tz, c: capacity_view(r)
-        ),
-        ReportKind("backups", "Backup verification", "Fridays", build_backups_report, lambda r, tz, c: backups_view(r)),
-        ReportKind(
-            "security", "Security review", "first Monday", build_security_report, lambda r, tz, c: security_view(r, tz)
-        ),
-        ReportKind("dr", "DR consistency check", "15th of the month", build_dr_report, lambda r, tz, c: dr_view(r)),
+        ReportKind("morning", lambda *a, **k: None, None),
+        ReportKind("weekly-performance", build_performance_report, _performance),
+        ReportKind("capacity", build_capacity_report, lambda r, tz, chart: capacity_view(r)),
+        ReportKind("backups", build_backups_report, lambda r, tz, chart: backups_view(r)),
+        ReportKind("security", build_security_report, lambda r, tz, chart: security_view(r, tz)),
+        ReportKind("dr", build_dr_report, lambda r, tz, chart: dr_view(r)),
     )
 }
 REPORT_KINDS = tuple(KINDS)

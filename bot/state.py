@@ -34,7 +34,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 DEFAULT_DATABASE_URL = "sqlite:///cdc-bot.db"
 # 2: approvals (runbook actions waiting for, or run after, a second person's approval).
 # 3: leader_leases (which replica runs the scheduled jobs).
-SCHEMA_VERSION = 3
+# 4: incidents, incident_events (incident threads and their timelines).
+SCHEMA_VERSION = 4
 
 
 def utcnow() -> datetime:
@@ -343,3 +344,40 @@ class StateStore:
         with self.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
         return True
+
+
+class Incident(Base):
+    """A declared incident: run in the thread of its root message; `status` is open or resolved."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pipeline: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(200))
+    affected: Mapped[str | None] = mapped_column(Text, nullable=True)
+    commander: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    # Where the root message went (a channel id once posted) and its ts: the incident's thread.
+    channel: Mapped[str] = mapped_column(String(64))
+    thread_ts: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class IncidentEvent(Base):
+    """One timeline entry of an incident (declared, snapshot, note, severity, escalated, check, resolved).
+
+    `data` holds what the entry needs to be shown again later: a snapshot's redacted JSON, a
+    severity change's from/to. Approvals requested in the incident's thread live in `approvals`.
+    """
+
+    __tablename__ = "incident_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(Integer, index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -28,7 +28,7 @@ from bot.clients.slack_reports import post_report
 from bot.render.scheduled import ReportMessage
 from bot.render.slack import SlackMessage
 from bot.wiring import Services
-from scheduler.jobs import INSTANCE_ID, REPORTS, Poster, register_runtime, unregister_runtime
+from scheduler.jobs import GRACE_OVERRIDES, INSTANCE_ID, REPORTS, Poster, register_runtime, unregister_runtime
 from scheduler.leader import LeaderElector
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def job_specs(services: Services, lease: str = LEASE_NAME) -> list[JobSpec]:
     specs = []
     for kind in scheduled_kinds(services):
         cron = getattr(config.schedules, kind)
-        kind_grace = grace if kind != "backup_job" else max(grace, 6 * 3600)
+        kind_grace = max(grace, int(GRACE_OVERRIDES.get(kind, timedelta(0)).total_seconds()))
         specs.append(
             JobSpec(
                 f"report:{kind}",

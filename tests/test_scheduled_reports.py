@@ -601,3 +601,36 @@ def test_slash_schedule_lists_jobs(
         assert job in text
     assert "dr report" not in text  # not scheduled until `dr:` is configured
     assert "0 9 * * mon" in text and "0 2 * * *" in text
+
+
+def test_every_report_runs_on_the_seeded_sandbox(make_services: Callable[..., Services]) -> None:
+    """The runbook's defaults against the seeded pipeline: nothing configured beyond what the sandbox writes."""
+    services = make_services()
+    texts = {kind: report_text(services, kind) for kind in REPORT_KINDS if kind != "morning"}
+    # 8 days × 240 rows a day: the seven whole days in the runbook's window have 240 rows each.
+    performance = build_performance_report(services).pipelines[0]
+    assert all(d.events == 240 for t in performance.tables for d in t.days[1:-1])
+    assert "KafkaDataLogsDiskUsed data" in texts["capacity"]  # the sandbox's broker publishes none
+    security = build_security_report(services).pipelines[0]
+    assert [(f.role, f.problem.split(" (")[0]) for f in security.policies.findings] == [(MSK_ROLE, "Resource `*`")]
+    assert [r.last_used for r in security.resources.unused] == ["2024-01-01"]
+    assert security.resources.unused[0].arn.endswith(":demo-rt-the-one-legacy-events")
+    assert "Set `dr: {primary: PIPELINE, secondary: PIPELINE}`" in texts["dr"]
+
+
+def test_config_defaults_and_dr_validation() -> None:
+    from bot.config import ConfigError, parse_config
+
+    config = parse_config("pipelines: [{name: prod, kafka: {bootstrap_servers: 'b:9092'}}]")
+    security = config.pipelines[0].security
+    assert [(r.role, r.policies) for r in security.iam_roles] == [
+        ("oracle-cdc-pipeline-demo-msk-access-role", ["msk-access-policy"])
+    ]
+    assert (security.project_tag_key, security.project_tag_value) == ("Project", "demo_rt_the_one")
+    assert config.schedules.backup_job == "0 2 * * *" and config.schedules.lag_metric_interval == timedelta(minutes=1)
+    assert config.dr is None
+    with pytest.raises(ConfigError) as error:
+        parse_config(
+            "pipelines: [{name: prod, kafka: {bootstrap_servers: 'b:9092'}}]\ndr: {primary: prod, secondary: drr}"
+        )
+    assert "dr.secondary: no pipeline named 'drr'" in str(error.value)

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock, PlainTextObject
 
 from bot.alarms import EnsureResult
+from bot.checks.base import plural
 from bot.durations import format_duration
 from bot.nightly_backup import BackupRun
 from bot.render.slack import (
@@ -385,18 +386,18 @@ def _backups_sections(item: PipelineBackups, now: datetime) -> list[Section]:
         f"Backup {restore.topics_key} (taken {restore.taken_at:%Y-%m-%d %H:%M} UTC): {restore.backup_topics} topics"
     ]
     if restore.would_create:
-        lines.append(f"A restore would create {len(restore.would_create)} missing topics:")
+        lines.append(f"A restore would create {plural(len(restore.would_create), 'missing topic')}:")
         lines += _capped(
             [
                 f"  {t.name}: {t.partitions} partitions, replication {t.replication_factor}"
-                + (f", {len(t.configs)} configs" if t.configs else "")
+                + (f", {plural(len(t.configs), 'config')}" if t.configs else "")
                 for t in restore.would_create
             ],
             noun="topics",
         )
     else:
         lines.append("A restore would create nothing: every topic in the backup exists")
-    lines.append(f"{restore.unchanged} topics exist as backed up")
+    lines.append(f"{plural(restore.unchanged, 'topic')} exist{'s' if restore.unchanged == 1 else ''} as backed up")
     for diff in restore.different[:LIST_CAP]:
         lines.append(
             f"{diff.name} differs (left alone by a restore): backup {diff.backup.partitions} partitions × "
@@ -471,7 +472,7 @@ def _security_sections(item: PipelineSecurity, now: datetime, tz: str) -> list[S
             item.unused_after
         )
         if resources.untagged:
-            note += f"; {len(resources.untagged)} have no LastUsed tag"
+            note += f"; {plural(len(resources.untagged), 'resource')} without a LastUsed tag"
         sections.append(Section("Unused resources", Status.WARN if resources.unused else Status.OK, lines, note=note))
     creds = item.credentials
     title = f"Credentials: Secret {creds.namespace}/{creds.secret}"

@@ -25,6 +25,8 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka import TopicPartition as KafkaTopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+# The runbook's two alarms, seeded exactly as `/cdc alarms ensure` creates them.
+from bot.alarms import RUNBOOK_ALARMS
 from bot.sandbox.aws_local import SANDBOX_CREDENTIALS, LocalAws
 from bot.sandbox.fake_kube import FakeKubeServer
 from bot.sandbox.kafka_local import LocalKafka
@@ -44,6 +46,7 @@ GROUP = "pii-masking-app"
 TOPICS = ["oracle.inventory.customers", "oracle.inventory.products", "oracle.inventory.orders"]
 PARTITIONS = 3
 MSK_ROLE = "oracle-cdc-pipeline-demo-msk-access-role"
+PROJECT_TAG = "demo_rt_the_one"
 # One Tansu broker stands in for the MSK cluster, so the sandbox's MSK cluster has one broker too.
 SANDBOX_BROKERS = 1
 
@@ -145,31 +148,6 @@ def commit_offsets(bootstrap: str, group: str, offsets: dict[tuple[str, int], in
 
 # --- AWS ---------------------------------------------------------------------------------------
 
-RUNBOOK_ALARMS = [
-    {
-        "AlarmName": "MSK-HighCPU",
-        "AlarmDescription": "MSK CPU usage above 80%",
-        "MetricName": "CpuUser",
-        "Namespace": "AWS/Kafka",
-        "Statistic": "Average",
-        "Period": 300,
-        "Threshold": 80.0,
-        "ComparisonOperator": "GreaterThanThreshold",
-        "EvaluationPeriods": 2,
-    },
-    {
-        "AlarmName": "CDC-HighConsumerLag",
-        "AlarmDescription": "Consumer lag above 100k messages",
-        "MetricName": "ConsumerLag",
-        "Namespace": "CustomMetrics/CDC",
-        "Statistic": "Maximum",
-        "Period": 300,
-        "Threshold": 100000.0,
-        "ComparisonOperator": "GreaterThanThreshold",
-        "EvaluationPeriods": 1,
-    },
-]
-
 
 def aws_session(endpoint_url: str, region: str = REGION) -> Any:
     session = boto3.session.Session(
@@ -209,6 +187,15 @@ def seed_aws(endpoint_url: str, region: str = REGION) -> dict[str, str]:
             AlarmName=alarm["AlarmName"], StateValue="OK", StateReason="Threshold not breached (sandbox seed)"
         )
     client("s3").create_bucket(Bucket=BACKUP_BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
+    # Project tags for the security review's unused-resource check: the bucket is in use, the queue is not.
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    client("s3").put_bucket_tagging(
+        Bucket=BACKUP_BUCKET,
+        Tagging={"TagSet": [{"Key": "Project", "Value": PROJECT_TAG}, {"Key": "LastUsed", "Value": today}]},
+    )
+    client("sqs").create_queue(
+        QueueName="demo-rt-the-one-legacy-events", tags={"Project": PROJECT_TAG, "LastUsed": "2024-01-01"}
+    )
     iam = client("iam")
     role = iam.create_role(
         RoleName=MSK_ROLE,
