@@ -28,7 +28,15 @@ from bot.clients.slack_reports import post_report
 from bot.render.scheduled import ReportMessage
 from bot.render.slack import SlackMessage
 from bot.wiring import Services
-from scheduler.jobs import GRACE_OVERRIDES, INSTANCE_ID, REPORTS, Poster, register_runtime, unregister_runtime
+from scheduler.jobs import (
+    GRACE_OVERRIDES,
+    INSTANCE_ID,
+    REPORTS,
+    Poster,
+    register_runtime,
+    register_slack_client,
+    unregister_runtime,
+)
 from scheduler.leader import LeaderElector
 
 log = logging.getLogger(__name__)
@@ -38,6 +46,8 @@ JOBS_TABLE = "apscheduler_jobs"
 REPORT_FUNC = "scheduler.jobs:scheduled_report"
 LAG_FUNC = "scheduler.jobs:publish_lag_job"
 LAG_GRACE = timedelta(seconds=30)
+EXPIRE_FUNC = "scheduler.jobs:expire_approvals_job"
+EXPIRE_EVERY = timedelta(seconds=30)
 
 
 def slack_poster(client: WebClient) -> Poster:
@@ -92,6 +102,17 @@ def job_specs(services: Services, lease: str = LEASE_NAME) -> list[JobSpec]:
             IntervalTrigger(seconds=max(1, int(every.total_seconds())), timezone=tz),
             int(LAG_GRACE.total_seconds()),
             f"every {int(every.total_seconds())}s",
+        )
+    )
+    specs.append(
+        JobSpec(
+            "expire-approvals",
+            "expire approval requests past their time",
+            EXPIRE_FUNC,
+            (lease,),
+            IntervalTrigger(seconds=int(EXPIRE_EVERY.total_seconds()), timezone=tz),
+            int(EXPIRE_EVERY.total_seconds()),
+            f"every {int(EXPIRE_EVERY.total_seconds())}s",
         )
     )
     return specs
@@ -203,6 +224,7 @@ def start_scheduler(
     identity: str | None = None,
 ) -> JobRunner:
     """Take part in leader election; while this process leads, run every scheduled job here."""
+    register_slack_client(lease, client)
     runner = JobRunner(services, slack_poster(client), lease, jobs_table, identity or INSTANCE_ID)
     return runner.start()
 

@@ -12,6 +12,7 @@ import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -159,6 +160,36 @@ def scheduled_report(lease: str, kind: str) -> str:
         return "unknown"
     cron = getattr(services.config.schedules, kind)
     return run_due_report(services, kind, cron, REPORTS[kind], post).value
+
+
+_SLACK_CLIENTS: dict[str, Any] = {}
+_APPROVAL_SERVICES: dict[str, Any] = {}
+
+
+def register_slack_client(lease: str, client: Any) -> None:
+    _SLACK_CLIENTS[lease] = client
+
+
+def expire_approvals_job(lease: str) -> int:
+    """Mark pending approval requests past their time as expired, on their messages too.
+
+    A press after the expiry finds it expired anyway; this sweep is what makes the message say
+    so (and drop its buttons) when nobody presses. Expiry is a compare-and-set, so a sweep racing
+    a press, or a former leader's last sweep, cannot expire a request twice.
+    """
+    from bot.access import AccessPolicy
+    from bot.actions.service import ApprovalService
+    from commands.approvals import SlackApprovalPublisher
+
+    runtime = _RUNTIMES.get(lease)
+    client = _SLACK_CLIENTS.get(lease)
+    if runtime is None or client is None:
+        return 0
+    services, _post = runtime
+    service = _APPROVAL_SERVICES.get(lease)
+    if service is None or service.services is not services:
+        service = _APPROVAL_SERVICES[lease] = ApprovalService(services, AccessPolicy(services.config.access))
+    return service.expire_due(SlackApprovalPublisher(client, services.config.slack.timezone))
 
 
 def publish_lag_job(lease: str) -> None:

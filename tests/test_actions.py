@@ -31,6 +31,7 @@ from bot.sandbox.fake_kube import FakeKubeServer
 from bot.state import Approval
 from bot.wiring import Services
 from commands.approvals import SlackApprovalPublisher
+from scheduler.jobs import expire_approvals_job, register_runtime, register_slack_client, unregister_runtime
 from tests.conftest import BotServer
 
 NS = "kafka-actions"
@@ -834,3 +835,31 @@ def test_fingerprint_changes_read_like_a_diff() -> None:
     after = {"replicas": 4, "pods": ["b", "c"], "env": {"app": {"X": None}}}
     assert fingerprint_changes(before, after) == ["env.app.X: 1 → (none)", "pods: +c -a", "replicas: 3 → 4"]
     assert fingerprint_changes(before, json.loads(json.dumps(before))) == []
+
+
+def test_sweep_expires_a_pending_request_nobody_pressed(
+    sandbox: Sandbox, action_services: Callable[..., Services], flow: Callable[[Services], Flow]
+) -> None:
+    name = unique("streams")
+    put_deployment(sandbox.kube, name)
+    f = flow(action_services({"streams_deployment": name}))
+    stale, fresh = f.request("restart-streams"), f.request("scale-streams 3")
+    with f.services.store.session() as session:  # fifteen minutes pass for one of them
+        session.execute(
+            update(Approval).where(Approval.id == stale.id).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    from bot.clients.slack import make_web_client
+
+    lease = f"test-expiry-{name}"
+    slack = f.bot.slack
+    register_runtime(lease, f.services, lambda *_: None)
+    register_slack_client(lease, make_web_client(token=slack.bot_token, base_url=slack.api_url))
+    try:
+        assert expire_approvals_job(lease) == 1
+        assert expire_approvals_job(lease) == 0  # already final: a second sweep changes nothing
+    finally:
+        unregister_runtime(lease, f.services)
+    assert f.wait_final(stale.id).state is ApprovalState.EXPIRED
+    assert "Expired" in text_of(f.message(stale)) and not has_buttons(f.message(stale))
+    assert f.state(fresh.id) == "pending" and has_buttons(f.message(fresh))
+    assert patches_of(sandbox.kube, name) == 0
