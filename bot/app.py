@@ -15,6 +15,16 @@ from commands import register_all
 log = logging.getLogger(__name__)
 
 
+class _SameTokenWarningFilter(logging.Filter):
+    # bolt reads SLACK_BOT_TOKEN itself and warns that it is unused when a client is given; the
+    # client was built from that same variable, so the warning only misleads operators.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_SameTokenWarningFilter())
+
+
 def create_app(
     services: Services, client: WebClient | None = None, signing_secret: str | None = None, verify_requests: bool = True
 ) -> App:
