@@ -316,6 +316,30 @@ class ActionsSettings(_Model):
     poll_interval: Duration = timedelta(seconds=2)
     # Progress edits of the approval message at most this often (chat.update is rate limited).
     progress_interval: Duration = timedelta(seconds=1)
+    # A Strimzi Connect image build (debezium-rebuild) downloads plugins and pushes an image: minutes.
+    build_timeout: Duration = timedelta(minutes=20)
+
+
+class MaintenanceSettings(_Model):
+    """Guided maintenance windows (`/cdc maintenance`): how long their steps may take and how they poll."""
+
+    default_duration: Duration = timedelta(hours=2)
+    max_duration: Duration = timedelta(hours=24)
+    drain_timeout: Duration = timedelta(minutes=30)
+    # After `maintenance end`: how long to wait for the connector, lag and freshness to look right.
+    verify_timeout: Duration = timedelta(minutes=10)
+    poll_interval: Duration = timedelta(seconds=5)
+    # A running workflow's lease in the state store, renewed at every poll; when its bot dies,
+    # another replica (or the next start) resumes the workflow once the lease has lapsed.
+    lease: Duration = timedelta(seconds=30)
+    # Replicas to restore when the count before the window was not recorded (the runbook's `--replicas=3`).
+    default_replicas: int = Field(3, ge=1)
+
+    @model_validator(mode="after")
+    def _lease_outlives_polls(self) -> MaintenanceSettings:
+        if self.lease < 3 * self.poll_interval:
+            raise ValueError("lease must be at least 3 poll_intervals (it is renewed once per poll)")
+        return self
 
 
 class ChecksSettings(_Model):
@@ -338,6 +362,7 @@ class Config(_Model):
     contacts: Contacts = Field(default_factory=Contacts)
     checks: ChecksSettings = Field(default_factory=ChecksSettings)
     actions: ActionsSettings = Field(default_factory=ActionsSettings)
+    maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
     dr: DrSettings | None = None
 
     @field_validator("pipelines")

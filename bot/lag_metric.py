@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.checks.base import PipelineClients
 from bot.checks.kafka import GroupLag, PartitionLag
+from bot.clients.base import TopicPartition
 from bot.config import PipelineConfig
 
 NAMESPACE = "CustomMetrics/CDC"
@@ -24,6 +25,7 @@ class LagPublication:
     pipeline: str
     groups: dict[str, int] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # groups with no committed offsets: no lag to report
+    ends: dict[TopicPartition, int] = field(default_factory=dict)  # the end offsets read (growing topics)
 
     @property
     def largest(self) -> int | None:
@@ -33,7 +35,7 @@ class LagPublication:
 def group_lags(pipeline: PipelineConfig, clients: PipelineClients) -> LagPublication:
     committed = clients.kafka.committed_offsets(pipeline.consumer_groups)
     ends = clients.kafka.end_offsets(sorted({tp for offsets in committed.values() for tp in offsets}))
-    result = LagPublication(pipeline=pipeline.name)
+    result = LagPublication(pipeline=pipeline.name, ends=ends)
     for group in pipeline.consumer_groups:
         offsets = committed.get(group) or {}
         if not offsets:

@@ -100,6 +100,8 @@ def serve(config: Config, host: str = "0.0.0.0", port: int = 3000, scheduler: bo
     except (KeyboardInterrupt, OSError):
         pass
     finally:
+        # Running workflows stop at their next poll and release their leases: another replica resumes them.
+        services.close()
         if socket_mode is not None:
             socket_mode.close()
         if jobs is not None:

@@ -35,7 +35,8 @@ DEFAULT_DATABASE_URL = "sqlite:///cdc-bot.db"
 # 2: approvals (runbook actions waiting for, or run after, a second person's approval).
 # 3: leader_leases (which replica runs the scheduled jobs).
 # 4: incidents, incident_events (incident threads and their timelines).
-SCHEMA_VERSION = 4
+# 5: workflows (maintenance windows run as resumable, step-by-step workflows).
+SCHEMA_VERSION = 5
 
 
 def utcnow() -> datetime:
@@ -381,3 +382,34 @@ class IncidentEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Workflow(Base):
+    """A multi-step runbook procedure run after an approval (a maintenance window's start or end).
+
+    One row per approved run; `id` is the approval's id. `steps` maps each step name to its record
+    (state running | done | failed | aborted | interrupted, text, Slack ts, times), so a bot that
+    restarts mid-way resumes at the first step not done. Whoever runs it holds the lease
+    `workflow:<id>` in leader_leases; status changes are compare-and-set like approvals'.
+    """
+
+    __tablename__ = "workflows"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pipeline: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    # running → succeeded | failed | aborted
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    step: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    steps: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Values recorded for later steps or the next workflow (replicas before the window, ...).
+    saved: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    approval_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    requested_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    thread_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    abort_requested_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -6,6 +6,9 @@ the 9:00 report and `cdc-bot check` run the same code against the same clients.
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -52,6 +55,13 @@ class Services:
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="cdc-work"), init=False
     )
+    # Who this bot is when it holds a lease in the state store (a running workflow); unique per instance,
+    # so two bots in one process (tests, the shell) are told apart like two replicas.
+    instance_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}", init=False
+    )
+    # Set by close(): long-running work (workflows) stops at its next poll and leaves its state to resume.
+    stopped: threading.Event = field(default_factory=threading.Event, init=False)
 
     @classmethod
     def create(
@@ -60,6 +70,10 @@ class Services:
         return cls(
             config=config, store=StateStore(database_url), client_factory=client_factory or build_pipeline_clients
         )
+
+    def close(self) -> None:
+        """Shutting down: running workflows stop at their next poll and release their leases."""
+        self.stopped.set()
 
     @property
     def check_timeout(self) -> float:

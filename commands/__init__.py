@@ -6,7 +6,7 @@ from slack_bolt import App
 
 from bot.access import AccessPolicy
 from bot.wiring import Services
-from commands import actions, approvals, health, help, reports
+from commands import actions, approvals, health, help, incidents, maintenance, reports, upgrades
 from commands.router import CdcRouter
 
 
@@ -16,7 +16,12 @@ def register_all(app: App, services: Services, access: AccessPolicy) -> CdcRoute
     health.register(router)
     actions.register(router)
     reports.register(router)
+    incidents.register(router)
+    maintenance.register(router)
+    upgrades.register(router)
     router.register(app)
-    approvals.register(app, services, access)
+    approval_service = approvals.register(app, services, access)
+    maintenance.register_buttons(app, services, access, approval_service)
     reports.register_buttons(app, services, access)
+    incidents.register_listeners(app, services, access)
     return router

@@ -16,7 +16,12 @@ AUDIT_MAX = 50
 
 def action(ctx: CommandContext) -> None:
     if not ctx.args:
-        ctx.reply_private(render_action_list([(a.usage, a.summary) for a in ACTIONS.values()]))
+        ctx.reply_private(render_action_list([(a.usage, a.summary) for a in ACTIONS.values() if not a.command]))
+        return
+    own = ACTIONS.get(ctx.args[0].lower())
+    if own is not None and own.command:
+        # Its arguments (a free-text reason, a trailing pipeline) are parsed by its own command.
+        ctx.reply_private(render_error(f"`{own.name}` is asked for with `{own.command}`."))
         return
     publisher = SlackApprovalPublisher(ctx.client, ctx.services.config.slack.timezone)
     try:

@@ -17,13 +17,22 @@ from slack_sdk import WebClient
 from bot.access import AccessPolicy
 from bot.actions.service import ApprovalPublisher, ApprovalRecord, ApprovalService, Decision
 from bot.render.approvals import APPROVE_ACTION_ID, DENY_ACTION_ID, decision_notice, render_approval
+from bot.render.maintenance import render_workflow_note, render_workflow_step
+from bot.render.slack import SlackMessage, render_health_report
+from bot.results import HealthReport
 from bot.wiring import Services
+from bot.workflows.engine import StepView, WorkflowNote
+from bot.workflows.store import WorkflowRecord
 
 log = logging.getLogger(__name__)
 
 
 class SlackApprovalPublisher:
-    """Posts an approval request and keeps its message current with `chat.update`."""
+    """Posts an approval request and keeps its message current with `chat.update`.
+
+    It is also the `WorkflowPublisher` of the workflow an approval runs (a maintenance window):
+    each step in the approval message's thread, updated in place.
+    """
 
     def __init__(self, client: WebClient, tz: str = "UTC") -> None:
         self.client = client
@@ -43,6 +52,25 @@ class SlackApprovalPublisher:
         self.client.chat_update(
             channel=approval.channel, ts=approval.message_ts, text=message.text, blocks=message.blocks
         )
+
+    def _post_in_thread(self, workflow: WorkflowRecord, message: SlackMessage) -> str:
+        answer = self.client.chat_postMessage(
+            channel=workflow.channel, thread_ts=workflow.thread_ts, text=message.text, blocks=message.blocks
+        )
+        return str(answer["ts"])
+
+    def post_step(self, workflow: WorkflowRecord, step: StepView) -> str | None:
+        return self._post_in_thread(workflow, render_workflow_step(step, self.tz))
+
+    def update_step(self, workflow: WorkflowRecord, step: StepView, ts: str) -> None:
+        message = render_workflow_step(step, self.tz)
+        self.client.chat_update(channel=workflow.channel, ts=ts, text=message.text, blocks=message.blocks)
+
+    def post_note(self, workflow: WorkflowRecord, note: WorkflowNote) -> None:
+        self._post_in_thread(workflow, render_workflow_note(workflow.id, note))
+
+    def post_report(self, workflow: WorkflowRecord, title: str, report: HealthReport) -> None:
+        self._post_in_thread(workflow, render_health_report(report, title=title, tz=self.tz))
 
 
 def _press_origin(body: dict[str, Any]) -> tuple[str | None, str | None]:

@@ -115,7 +115,9 @@ class CdcRouter:
             respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
             return
         # Ack within Slack's 3 seconds with a note of what is coming; the work happens after.
-        ack(text=sub.ack_text(words[1:])) if sub.ack_text else ack()
+        note = sub.ack_text(words[1:]) if sub.ack_text else None
+        # bolt answers 500 for ack(text=None): a note is sent only when there is one.
+        ack(text=note) if note else ack()
         ctx = CommandContext(
             services=self.services,
             args=words[1:],

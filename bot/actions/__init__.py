@@ -6,7 +6,9 @@ import difflib
 
 from bot.actions.base import Action, ActionContext, ActionError, ActionFailed, ActionResult, Preview
 from bot.actions.connect import PauseConnector, RestartConnect, ResumeConnector, RotateCredentials
+from bot.actions.maintenance import MaintenanceEnd, MaintenanceStart
 from bot.actions.nodegroup import ScaleNodegroup
+from bot.actions.rebuild import DebeziumRebuild
 from bot.actions.streams import EnableMetrics, RestartStreams, ScaleStreams, TuneStreams
 from bot.actions.topics import RecreateTopics
 
@@ -24,6 +26,9 @@ ACTIONS: dict[str, Action] = {
         ResumeConnector(),
         RotateCredentials(),
         RecreateTopics(),
+        DebeziumRebuild(),
+        MaintenanceStart(),
+        MaintenanceEnd(),
     )
 }
 ACTION_NAMES = tuple(ACTIONS)

@@ -12,16 +12,27 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.checks.base import PipelineClients
 from bot.config import PipelineConfig
+
+if TYPE_CHECKING:
+    from bot.actions.service import ApprovalPublisher, ApprovalRecord
+    from bot.wiring import Services
 
 Progress = Callable[[str], None]
 
 
 class ActionError(Exception):
     """The request cannot be made as asked (bad arguments, missing target, nothing to change)."""
+
+
+class ActionInterrupted(Exception):
+    """A resumable run stopped before its end (the bot is shutting down, or another replica holds it).
+
+    The approval stays `running`: the next start of the bot, or another replica, resumes it.
+    """
 
 
 class ActionFailed(Exception):
@@ -69,6 +80,12 @@ class ActionContext:
     poll_interval: float = 2.0
     progress: Progress = lambda _text: None
     sleep: Callable[[float], None] = time.sleep
+    # For waits that take minutes by nature (a Connect image build).
+    build_timeout: float = 1200.0
+    # Set by the approval runner, for actions that keep their own state and thread (workflows).
+    services: Services | None = None
+    approval: ApprovalRecord | None = None
+    publisher: ApprovalPublisher | None = None
 
     def wait_until(self, what: str, probe: Callable[[], tuple[bool, str]]) -> str:
         """Poll `probe` (→ done?, status text) until done or the timeout; reports each status as progress."""
@@ -94,6 +111,10 @@ class Action:
     # Positional arguments the action takes; one more word is the pipeline name.
     max_args: int = 0
     min_args: int = 0
+    # The slash command that asks for it, when it is not `/cdc action NAME` (e.g. `/cdc maintenance start`).
+    command: str = ""
+    # Its run records its progress and can continue after a restart (raises ActionInterrupted to pause).
+    resumable: bool = False
 
     def split(self, words: list[str]) -> tuple[list[str], str | None]:
         """Separate the action's own arguments from a trailing pipeline name."""

@@ -110,18 +110,35 @@ class RestartConnect(Action):
         )
 
 
+def get_connector(ctx: ActionContext) -> dict[str, Any]:
+    name = ctx.pipeline.kubernetes.connector
+    found = ctx.clients.kube.get_custom("kafkaconnectors", name)
+    if found is None:
+        raise ActionError(
+            f"KafkaConnector {ctx.pipeline.kubernetes.namespace}/{name} not found "
+            "(`kubernetes.connector` in the config)"
+        )
+    return found
+
+
+def request_connector_state(ctx: ActionContext, wanted: str) -> dict[str, Any]:
+    """Ask Strimzi to run or pause the connector (`running` / `paused`); returns the patch sent."""
+    spec = get_connector(ctx).get("spec") or {}
+    # Strimzi ≥ 0.38 reads spec.state; older operators only know spec.pause (the runbook's form).
+    patch: dict[str, Any]
+    if "pause" in spec and "state" not in spec:
+        patch = {"spec": {"pause": wanted == "paused"}}
+    else:
+        patch = {"spec": {"state": wanted}}
+    ctx.clients.kube.patch_custom("kafkaconnectors", ctx.pipeline.kubernetes.connector, patch)
+    return patch
+
+
 class _ConnectorState(Action):
     wanted = ""
 
     def _connector(self, ctx: ActionContext) -> dict[str, Any]:
-        name = ctx.pipeline.kubernetes.connector
-        found = ctx.clients.kube.get_custom("kafkaconnectors", name)
-        if found is None:
-            raise ActionError(
-                f"KafkaConnector {ctx.pipeline.kubernetes.namespace}/{name} not found "
-                "(`kubernetes.connector` in the config)"
-            )
-        return found
+        return get_connector(ctx)
 
     @staticmethod
     def _states(obj: dict[str, Any]) -> tuple[str, list[str]]:
@@ -153,14 +170,7 @@ class _ConnectorState(Action):
 
     def run(self, ctx: ActionContext, args: dict[str, Any], preview: dict[str, Any]) -> ActionResult:
         name = ctx.pipeline.kubernetes.connector
-        spec = self._connector(ctx).get("spec") or {}
-        # Strimzi ≥ 0.38 reads spec.state; older operators only know spec.pause (the runbook's form).
-        patch: dict[str, Any]
-        if "pause" in spec and "state" not in spec:
-            patch = {"spec": {"pause": self.wanted == "paused"}}
-        else:
-            patch = {"spec": {"state": self.wanted}}
-        ctx.clients.kube.patch_custom("kafkaconnectors", name, patch)
+        patch = request_connector_state(ctx, self.wanted)
         obj = self._connector(ctx)
         state, tasks = self._states(obj)
         return ActionResult(

@@ -28,7 +28,15 @@ from typing import Any, Protocol
 
 from bot.access import AccessPolicy, Role
 from bot.actions import ACTIONS, get_action
-from bot.actions.base import ActionContext, ActionError, ActionFailed, Preview, fingerprint_changes
+from bot.actions.base import (
+    Action,
+    ActionContext,
+    ActionError,
+    ActionFailed,
+    ActionInterrupted,
+    Preview,
+    fingerprint_changes,
+)
 from bot.clients.base import BackendError
 from bot.config import PipelineConfig, UnknownPipeline
 from bot.state import Approval, utcnow
@@ -120,7 +128,9 @@ class ApprovalRecord:
     @property
     def command(self) -> str:
         """The slash command that asks for the same thing again."""
-        return " ".join(["/cdc action", self.action, *self.argv, self.pipeline])
+        spec = ACTIONS.get(self.action)
+        prefix = spec.command if spec is not None and spec.command else f"/cdc action {self.action}"
+        return " ".join([prefix, *self.argv, self.pipeline])
 
     @property
     def final(self) -> bool:
@@ -167,6 +177,8 @@ def action_context(
         timeout=settings.timeout.total_seconds(),
         poll_interval=settings.poll_interval.total_seconds(),
         progress=progress or (lambda _text: None),
+        build_timeout=settings.build_timeout.total_seconds(),
+        services=services,
     )
 
 
@@ -486,17 +498,46 @@ class ApprovalService:
         running = load_approval(self.services, record.id) or record
         _audit(self.services, BOT_ACTOR, "action.started", running, approved_by=running.decided_by)
         _publish(publisher, running, "Running…")
+        return self._execute(running, action, ctx, publisher)
+
+    def resume(self, approval_id: str, publisher: ApprovalPublisher) -> ApprovalRecord | None:
+        """Continue a resumable run left `running` by a bot that stopped; synchronous (the caller's thread).
+
+        No re-check of the preview (it was approved and started); the action's own records say what is done.
+        """
+        record = load_approval(self.services, approval_id)
+        if record is None or record.state is not ApprovalState.RUNNING:
+            return record
+        action = ACTIONS.get(record.action)
+        if action is None or not action.resumable:
+            return record
+        try:
+            pipeline = self.services.config.pipeline(record.pipeline)
+        except UnknownPipeline as exc:
+            return self._finish(record, ApprovalState.RUNNING, ApprovalState.FAILED, publisher, error=str(exc))
+        _audit(self.services, BOT_ACTOR, "action.resumed", record, instance=self.services.instance_id)
+        _publish(publisher, record, "Resumed after a restart of the bot…")
+        return self._execute(record, action, ctx=action_context(self.services, pipeline), publisher=publisher)
+
+    def _execute(
+        self, running: ApprovalRecord, action: Action, ctx: ActionContext, publisher: ApprovalPublisher
+    ) -> ApprovalRecord | None:
+        """Run a `running` approval's action to its final state (or leave it running when interrupted)."""
         interval = self.services.config.actions.progress_interval.total_seconds()
         ctx.progress = _ProgressReporter(publisher, running, interval)
+        ctx.approval, ctx.publisher = running, publisher
         started = time.monotonic()
         try:
-            outcome = action.run(ctx, record.args, record.preview)
+            outcome = action.run(ctx, running.args, running.preview)
+        except ActionInterrupted as exc:
+            log.info("action %s (approval %s) paused: %s", running.action, running.id, exc)
+            return load_approval(self.services, running.id)
         except ActionFailed as exc:
             return self._failed(running, publisher, started, str(exc), exc.state_now, exc.details, action, ctx)
         except BackendError as exc:
             return self._failed(running, publisher, started, str(exc), [], {}, action, ctx)
         except Exception as exc:  # a bug must still end in a final state that says so
-            log.exception("action %s (approval %s) crashed", record.action, record.id)
+            log.exception("action %s (approval %s) crashed", running.action, running.id)
             error = f"the bot hit an internal error ({type(exc).__name__}); see its log"
             return self._failed(running, publisher, started, error, [], {}, action, ctx)
         result = {

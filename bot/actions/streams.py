@@ -88,6 +88,18 @@ def wait_for_rollout(ctx: ActionContext, what: str = "rollout") -> dict[str, Any
     return latest
 
 
+def scale_and_wait(ctx: ActionContext, wanted: int) -> str:
+    """`kubectl scale --replicas=N`, then wait until exactly N pods exist and are ready; returns the status."""
+    ctx.clients.kube.scale_deployment(ctx.pipeline.kubernetes.streams_deployment, wanted)
+
+    def probe() -> tuple[bool, str]:
+        c = counts(get_deployment(ctx))
+        done = c["ready"] == wanted and c["replicas"] == wanted
+        return done, f"{c['ready']}/{wanted} ready, {c['replicas']} pods"
+
+    return ctx.wait_until("scaling", probe)
+
+
 def containers(deployment: dict[str, Any]) -> list[dict[str, Any]]:
     return list(((deployment.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or [])
 
@@ -162,14 +174,7 @@ class ScaleStreams(Action):
     def run(self, ctx: ActionContext, args: dict[str, Any], preview: dict[str, Any]) -> ActionResult:
         wanted = int(args["replicas"])
         before = int(preview["fingerprint"]["replicas"])
-        ctx.clients.kube.scale_deployment(ctx.pipeline.kubernetes.streams_deployment, wanted)
-
-        def probe() -> tuple[bool, str]:
-            c = counts(get_deployment(ctx))
-            done = c["ready"] == wanted and c["replicas"] == wanted
-            return done, f"{c['ready']}/{wanted} ready, {c['replicas']} pods"
-
-        status = ctx.wait_until("scaling", probe)
+        status = scale_and_wait(ctx, wanted)
         return ActionResult(
             summary=f"Deployment {_target(ctx)} scaled from {before} to {wanted} replicas",
             before=[f"Replicas: {before}"],

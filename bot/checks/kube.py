@@ -193,7 +193,14 @@ def kubernetes_workloads(ctx: CheckContext) -> CheckResult:
         details["streams"] = {"deployment": k.streams_deployment, "desired": desired, "ready": ready}
         parts.append(f"{k.streams_deployment} {ready}/{desired} ready")
         if desired == 0:
-            if maintenance.enabled:
+            if maintenance.overdue(now):
+                # Expected while the window lasts; past its end, someone forgot `maintenance end`.
+                statuses.append(Status.WARN)
+                parts[-1] += " (maintenance)"
+                findings.append(
+                    Finding(status=Status.WARN, text=f"{k.streams_deployment} still at 0: {maintenance.describe(now)}")
+                )
+            elif maintenance.enabled:
                 statuses.append(Status.OK)
                 parts[-1] += " (maintenance)"
             else:

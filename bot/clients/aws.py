@@ -73,6 +73,21 @@ class Boto3Aws:
             kafka_version=(info.get("CurrentBrokerSoftwareInfo") or {}).get("KafkaVersion"),
         )
 
+    def list_kafka_versions(self) -> list[tuple[str, str]]:
+        """(version, status) of every Kafka version MSK offers in the region (ListKafkaVersions)."""
+        versions: list[tuple[str, str]] = []
+        try:
+            for page in self.client("kafka").get_paginator("list_kafka_versions").paginate():
+                versions += [(v["Version"], v.get("Status", "")) for v in page.get("KafkaVersions", [])]
+        except ClientError as exc:
+            # An endpoint without this operation (a VPC proxy, a local AWS) answers 404 with an HTML page.
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                raise BackendError("AWS kafka list_kafka_versions: not served by this endpoint (HTTP 404)") from None
+            raise BackendError(f"AWS kafka list_kafka_versions: {_error_code(exc)}") from None
+        except BotoCoreError as exc:
+            raise BackendError(f"AWS kafka list_kafka_versions failed: {exc}") from None
+        return versions
+
     def describe_redshift_cluster(self, identifier: str) -> RedshiftCluster | None:
         try:
             clusters = self.client("redshift").describe_clusters(ClusterIdentifier=identifier)["Clusters"]

@@ -22,7 +22,7 @@ from typing import Any
 REDACTED = "[REDACTED]"
 
 _SECRET_WORDS = (
-    r"pass(?:word|wd|phrase)?|pwd|secret|token|credentials?|api[-_.]?key|apikey|private[-_.]?key|"
+    r"password|passwd|passphrase|(?<![a-z])pass(?![a-z])|pwd|secret|token|credentials?|api[-_.]?key|apikey|private[-_.]?key|"
     r"access[-_.]?key|secret[-_.]?key|session[-_.]?key|auth(?:orization|[-_.]?token)|jaas|signature|cookie"
 )
 # A key is secret when one of the words appears in it (`database.password`, `SLACK_BOT_TOKEN`, `apiKey`).
@@ -31,8 +31,10 @@ SECRET_KEY = re.compile(rf"(?i)(?:{_SECRET_WORDS})")
 _REFERENCE_KEYS = frozenset({"secretkeyref", "secretref", "secretname", "credentials_secret", "secrets_manager_secret"})
 # `key=value`, `key: value`, `"key": "value"` where the key names a secret; the key stays readable.
 _PAIR_QUOTED = re.compile(rf"(?i)([\w.-]*(?:{_SECRET_WORDS})[\w.-]*[\"']?\s*[:=]\s*)([\"'])(.*?)(\2)")
-_PAIR_PLAIN = re.compile(rf"(?i)([\w.-]*(?:{_SECRET_WORDS})[\w.-]*[\"']?\s*[:=]\s*)(?![\"'\s])([^\s,;&}}\]\"')]+)")
+_PAIR_PLAIN = re.compile(rf"(?i)([\w.-]*(?:{_SECRET_WORDS})[\w.-]*[\"']?\s*[:=]\s*)(?![\"'\s{{\[])([^\s,;&}}\]\"')]+)")
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s:@]+):([^/\s@]+)@")
+# Oracle's JDBC thin form puts them without a scheme separator: `jdbc:oracle:thin:user/password@host`.
+_ORACLE_CREDENTIALS = re.compile(r"(?i)\b(jdbc:oracle:[a-z0-9]+:)([^/\s:@]+)/([^\s@]+)@")
 _SLACK_TOKEN = re.compile(r"\bx(?:ox[abposre]|app)-[A-Za-z0-9-]+")
 _AWS_ACCESS_KEY = re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
@@ -69,9 +71,11 @@ def _base64_blob(match: re.Match[str]) -> str:
 _PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (_PRIVATE_KEY, REDACTED),
     (_URL_CREDENTIALS, rf"\1\2:{REDACTED}@"),
+    (_ORACLE_CREDENTIALS, rf"\1\2/{REDACTED}@"),
+    # Before the pairs: in `Authorization: Bearer x` the pair rule alone would only hide the word Bearer.
+    (_BEARER, rf"\1 {REDACTED}"),
     (_PAIR_QUOTED, rf"\1\2{REDACTED}\4"),
     (_PAIR_PLAIN, rf"\1{REDACTED}"),
-    (_BEARER, rf"\1 {REDACTED}"),
     (_SLACK_TOKEN, REDACTED),
     (_AWS_ACCESS_KEY, REDACTED),
     (_JWT, REDACTED),

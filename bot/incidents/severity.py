@@ -110,12 +110,19 @@ CHECKLISTS: dict[Severity, tuple[Phase, ...]] = {
     Severity.SEV2: (
         Phase(
             "Symptoms",
-            (Step("Consumer lag > 100k messages · processing latency > 5 minutes · CPU/memory > 80%", (_LAG, _ALARMS)),),
+            (
+                Step(
+                    "Consumer lag > 100k messages · processing latency > 5 minutes · CPU/memory > 80%", (_LAG, _ALARMS)
+                ),
+            ),
         ),
         Phase(
             "Response",
             (
-                Step("1. *Scale resources*: the Kafka Streams app, and EKS nodes if needed", (_SCALE_STREAMS, _SCALE_NODES)),
+                Step(
+                    "1. *Scale resources*: the Kafka Streams app, and EKS nodes if needed",
+                    (_SCALE_STREAMS, _SCALE_NODES),
+                ),
                 Step("2. *Optimize configuration*: increase batch sizes", (_TUNE,)),
                 Step("3. *Add monitoring*: enable detailed metrics", (_METRICS,)),
             ),

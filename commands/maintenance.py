@@ -1,0 +1,172 @@
+"""`/cdc maintenance start|status|end` and the Abort / Resume pipeline buttons of workflow threads.
+
+Thin: parse, authorize, hand over. Start and end are approval requests like any runbook action;
+the workflow runs after a second person approves, in the approval message's thread. Registering
+the buttons also starts the sweeper that resumes workflows a stopped bot left running.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.access import AccessPolicy, Role
+from bot.actions import ACTIONS, ActionError
+from bot.actions.maintenance import END, START, START_USAGE, maintenance_status, split_start_words
+from bot.actions.service import ApprovalService, action_context, request_action
+from bot.config import UnknownPipeline
+from bot.durations import format_duration
+from bot.render.maintenance import ABORT_ACTION_ID, RESUME_PIPELINE_ACTION_ID, render_maintenance_status
+from bot.render.slack import render_error
+from bot.wiring import Services
+from bot.workflows.engine import WorkflowSweeper
+from bot.workflows.store import get_workflow, request_abort
+from commands.approvals import SlackApprovalPublisher
+from commands.router import CdcRouter, CommandContext
+
+log = logging.getLogger(__name__)
+
+USAGE = f"`{START_USAGE}` · `/cdc maintenance status [pipeline]` · `/cdc maintenance end [pipeline]`"
+
+
+def _request(ctx: CommandContext, access: AccessPolicy, action: str, words: list[str], pipeline: str | None) -> None:
+    publisher = SlackApprovalPublisher(ctx.client, ctx.services.config.slack.timezone)
+    try:
+        request_action(
+            ctx.services,
+            publisher,
+            action=action,
+            words=words,
+            requester=ctx.user_id,
+            channel=ctx.channel_id,
+            pipeline=pipeline,
+            access=access,
+        )
+    except ActionError as exc:
+        ctx.reply_private(render_error(str(exc)))
+
+
+def _status(ctx: CommandContext, words: list[str]) -> None:
+    if len(words) > 1:
+        ctx.reply_private(render_error("Usage: `/cdc maintenance status [pipeline]`"))
+        return
+    pipeline = ctx.pipeline(words[0] if words else None)
+    status = maintenance_status(action_context(ctx.services, pipeline))
+    ctx.post_to_channel(render_maintenance_status(status, ctx.services.config.slack.timezone))
+
+
+def register(router: CdcRouter) -> None:
+    access = router.access
+
+    def maintenance(ctx: CommandContext) -> None:
+        sub = ctx.args[0].lower() if ctx.args else "status"
+        words = ctx.args[1:]
+        if sub == "start":
+            try:
+                own, pipeline = split_start_words(words, ctx.services.config.pipeline_names)
+            except ActionError as exc:
+                ctx.reply_private(render_error(str(exc)))
+                return
+            _request(ctx, access, START, own, pipeline)
+        elif sub == "end":
+            if len(words) > 1:
+                ctx.reply_private(render_error("Usage: `/cdc maintenance end [pipeline]`"))
+                return
+            _request(ctx, access, END, [], words[0] if words else None)
+        elif sub == "status":
+            _status(ctx, words)
+        else:
+            ctx.reply_private(render_error(f"`{sub}` is not a maintenance command. Usage: {USAGE}"))
+
+    def ack_text(args: list[str]) -> str:
+        if args and args[0].lower() in ("start", "end"):
+            return ":hourglass_flowing_sand: Reading the pipeline for the approval request…"
+        return ""
+
+    router.add(
+        "maintenance",
+        maintenance,
+        "Planned maintenance window: start (pause, drain, scale down), status, end (resume, verify); "
+        "start and end need an approver",
+        "/cdc maintenance start|status|end [pipeline]",
+        ack_text=ack_text,
+    )
+
+
+def _presser(body: dict[str, Any]) -> str:
+    return str((body.get("user") or {}).get("id", ""))
+
+
+def _private(respond: Respond, text: str) -> None:
+    respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def register_buttons(app: App, services: Services, access: AccessPolicy, approvals: ApprovalService) -> WorkflowSweeper:
+    tz = services.config.slack.timezone
+
+    def abort(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user, value = _presser(body), str(action.get("value") or "")[:64]
+        if not access.allows(user, Role.OPERATOR):
+            _private(respond, access.denial(Role.OPERATOR))
+            return
+        workflow = get_workflow(services.store, value) if value else None
+        if workflow is None:
+            _private(respond, "This button does not belong to a workflow of this bot. Nothing changed.")
+            return
+        if request_abort(services.store, workflow.id, user):
+            services.store.audit(
+                user,
+                "workflow.abort_requested",
+                pipeline=workflow.pipeline,
+                subject=workflow.kind,
+                details={"workflow": workflow.id, "step": workflow.step},
+            )
+            poll = format_duration(services.config.maintenance.poll_interval)
+            _private(
+                respond,
+                f"Abort requested: the workflow stops at its next check (within {poll}) "
+                "and says in the thread what state things are in.",
+            )
+        elif workflow.abort_requested_by:
+            _private(respond, f"An abort was already requested by <@{workflow.abort_requested_by}>.")
+        else:
+            _private(respond, f"Nothing to abort: this workflow has {workflow.status.value}.")
+
+    def resume_pipeline(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        user, value = _presser(body), str(action.get("value") or "")[:64]
+        workflow = get_workflow(services.store, value) if value else None
+        if workflow is None:
+            _private(respond, "This button does not belong to a workflow of this bot. Nothing changed.")
+            return
+
+        def request() -> None:
+            # Reads the pipeline for the preview: off the request thread, like slash-command work.
+            try:
+                request_action(
+                    services,
+                    SlackApprovalPublisher(client, tz),
+                    action=END,
+                    words=[],
+                    requester=user,
+                    channel=workflow.channel,
+                    pipeline=workflow.pipeline,
+                    thread_ts=workflow.thread_ts,
+                    access=access,
+                )
+            except (ActionError, UnknownPipeline) as exc:
+                _private(respond, str(exc))
+
+        services.background.submit(request)
+
+    app.action(ABORT_ACTION_ID)(abort)
+    app.action(RESUME_PIPELINE_ACTION_ID)(resume_pipeline)
+    resumable = [name for name, spec in ACTIONS.items() if spec.resumable]
+    publisher = SlackApprovalPublisher(app.client, tz)
+    return WorkflowSweeper(services, resumable, lambda approval_id: approvals.resume(approval_id, publisher)).start()
