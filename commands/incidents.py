@@ -23,10 +23,10 @@ from bot.actions import ActionError
 from bot.actions.service import request_action
 from bot.clients.base import BackendError
 from bot.config import UnknownPipeline
-from bot.incidents.redact import redact
 from bot.incidents.service import Choice, EventKind, IncidentError, IncidentRecord, IncidentService
 from bot.incidents.severity import Button, Severity, StepKind, find_button
 from bot.incidents.verify import DEFAULT_COUNT, VerifyError, parse_count, verify_data_flow
+from bot.redact import redact
 from bot.render.incidents import (
     AFFECTED_INPUT,
     DECLARE_CALLBACK_ID,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
@@ -248,3 +248,28 @@ def test_broker_down_makes_lag_unknown_within_the_deadline(
     assert code in (2, 3)
     # Deadline plus process overhead; a hang would take librdkafka's default of a minute.
     assert elapsed < timedelta(seconds=3 + 5).total_seconds()
+
+
+def test_stale_tables_are_expected_during_a_maintenance_window(sandbox: Sandbox, make_services: MakeServices) -> None:
+    sandbox.redshift.execute("CREATE TABLE IF NOT EXISTS staging.paused_stream (id int, kafka_timestamp timestamp)")
+    sandbox.redshift.execute("TRUNCATE staging.paused_stream")
+    sandbox.redshift.execute(
+        "INSERT INTO staging.paused_stream VALUES (1, (now() AT TIME ZONE 'UTC') - interval '40 minutes')"
+    )
+    services = make_services(
+        {"freshness": [{"table": "staging.paused_stream"}], "kubernetes": {"maintenance_configmap": "mm-fresh"}}
+    )
+    assert services.health(names=["data_freshness"]).checks[0].status is Status.CRIT
+    until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    sandbox.kube.put(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "mm-fresh", "namespace": NAMESPACE},
+            "data": {"enabled": "true", "started_by": "U0OPERATOR", "until": until},
+        }
+    )
+    result = services.health(names=["data_freshness"]).checks[0]
+    assert result.status is Status.OK
+    assert "(maintenance: expected)" in result.summary
+    assert result.findings[0].text.startswith("stale data expected: maintenance window open by U0OPERATOR")

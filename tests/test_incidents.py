@@ -25,10 +25,10 @@ import pytest
 
 from bot.clients.base import SampledMessage
 from bot.incidents.diff import diff_snapshots
-from bot.incidents.redact import REDACTED, redact, redact_text
 from bot.incidents.service import IncidentService, parse_ref
 from bot.incidents.severity import Severity
 from bot.incidents.verify import shape
+from bot.redact import REDACTED, redact, redact_text
 from bot.sandbox.demo import (
     CONNECT_CLUSTER,
     CONNECTOR,

@@ -20,7 +20,7 @@ from bot.actions.base import (
     pod_ready,
 )
 from bot.checks.base import plural
-from bot.checks.kube import connector_state, requested_state
+from bot.checks.kube import connect_pod_selector, connector_state, requested_state
 from bot.clients.base import BackendError
 from bot.durations import format_duration
 
@@ -31,7 +31,7 @@ _PASSWORD_ALPHABET = string.ascii_letters + string.digits
 
 
 def connect_selector(ctx: ActionContext) -> str:
-    return f"strimzi.io/cluster={ctx.pipeline.kubernetes.connect_cluster}"
+    return connect_pod_selector(ctx.pipeline.kubernetes.connect_cluster)
 
 
 def connect_pods(ctx: ActionContext) -> list[dict[str, Any]]:

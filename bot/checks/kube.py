@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.checks.base import CheckContext, check, get_path, plural
+from bot.redact import redact_text
 from bot.results import CheckResult, Finding, Status, worst
 
 BAD_WAITING_REASONS = {
@@ -22,8 +23,14 @@ EVENT_WINDOW = timedelta(hours=1)
 
 
 def first_line(text: str | None, limit: int = 200) -> str:
+    # Traces and event messages can quote a JDBC URL or a password; they reach Slack redacted.
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
-    return line[:limit]
+    return redact_text(line)[:limit]
+
+
+def connect_pod_selector(connect_cluster: str) -> str:
+    """The runbook's `-l strimzi.io/cluster=…`, minus Strimzi's image build pod, which is not a worker."""
+    return f"strimzi.io/cluster={connect_cluster},strimzi.io/name!={connect_cluster}-connect-build"
 
 
 def connector_state(obj: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
@@ -225,7 +232,7 @@ def kubernetes_workloads(ctx: CheckContext) -> CheckResult:
         else:
             statuses.append(Status.OK)
 
-    selector = f"strimzi.io/cluster={k.connect_cluster}"
+    selector = connect_pod_selector(k.connect_cluster)
     connect_pods = [
         p
         for p in kube.list_pods(selector)

@@ -17,9 +17,9 @@ from sqlalchemy import func, select, update
 
 from bot.actions.service import ApprovalRecord, ApprovalState
 from bot.incidents.diff import Change, diff_snapshots
-from bot.incidents.redact import redact_text
 from bot.incidents.severity import Severity
 from bot.incidents.snapshot import SummaryLine, summarize, take_snapshot
+from bot.redact import redact_text
 from bot.state import Approval, Incident, IncidentEvent, utcnow
 from bot.wiring import Services
 

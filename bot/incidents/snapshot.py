@@ -27,7 +27,7 @@ from bot.clients.base import Aws, BackendError, Kube
 from bot.clients.redact import sensitive
 from bot.config import PipelineConfig
 from bot.durations import format_duration
-from bot.incidents.redact import redact
+from bot.redact import redact
 from bot.results import Status
 from bot.wiring import Services
 
