@@ -36,6 +36,7 @@ SHOWN_METHODS = {
 HELP = """Type /cdc commands as in Slack (try `/cdc help`, `/cdc health`, `/cdc lag`).
   N          press button N of the last message that had buttons
   :as USER   act as another Slack user id (e.g. :as U0APPROVER to approve a request)
+  :wait N    keep showing what the bot posts for N seconds (long actions, a maintenance drain)
   :quit      leave (Ctrl-D works too)"""
 
 
@@ -46,7 +47,8 @@ class ShellSession:
     output: Callable[[str], None] = print
     quiet_seconds: float = 1.0
     max_wait: float = 30.0
-    slack: FakeSlackServer = field(default_factory=FakeSlackServer)
+    # The sandbox config names the user group S0ONCALL among the operators.
+    slack: FakeSlackServer = field(default_factory=lambda: FakeSlackServer(user_groups={"S0ONCALL": ["U0ONCALL"]}))
     _seen: int = 0
     _buttons: list[dict[str, Any]] = field(default_factory=list)
     _button_message: tuple[str, str] | None = None
@@ -100,27 +102,36 @@ class ShellSession:
         self.wait_and_show()
 
     def wait_and_show(self) -> None:
-        """Show what the bot posts: wait for the first post, then until it has been quiet a moment."""
+        """Show what the bot posts: wait for its first visible post, then until it has been quiet a moment.
+
+        Only visible posts count: a lookup such as `usergroups.users.list` comes first and would
+        otherwise end the wait before a slow answer (an approval preview) arrives.
+        """
         deadline = time.monotonic() + self.max_wait
-        # Calls not shown yet count as activity: a fast listener may have answered before we got here.
-        count = self._seen
         last_change = None
         while time.monotonic() < deadline:
             time.sleep(0.1)
-            now_count = len(self.slack.calls)
-            if now_count != count:
-                count, last_change = now_count, time.monotonic()
-                self.show_new()
+            if self.show_new():
+                last_change = time.monotonic()
             elif last_change is not None and time.monotonic() - last_change >= self.quiet_seconds:
                 break
-        self.show_new()
 
-    def show_new(self) -> None:
+    def watch(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            self.show_new()
+
+    def show_new(self) -> int:
+        """Print calls not shown yet; returns how many were visible posts."""
         calls = self.slack.calls[self._seen :]
         self._seen += len(calls)
+        shown = 0
         for call in calls:
             if call.method in SHOWN_METHODS:
                 self.output(self._format(call))
+                shown += 1
+        return shown
 
     def _format(self, call: RecordedCall) -> str:
         args = call.args
@@ -183,6 +194,10 @@ def run_shell(
                     output(f"you are now {session.user_id}")
                 else:
                     output("usage: :as USER_ID")
+            elif line.startswith(":wait"):
+                parts = line.split()
+                seconds = float(parts[1]) if len(parts) == 2 and parts[1].replace(".", "", 1).isdigit() else 10.0
+                session.watch(seconds)
             elif line.isdigit():
                 session.press(int(line))
             elif line.startswith("/cdc"):
@@ -190,5 +205,9 @@ def run_shell(
             else:
                 output("Type a /cdc command, a button number, :as USER or :quit.")
     finally:
+        # Work still running (an action, a maintenance step) stops at its next poll and is picked
+        # up again by the next bot on the same state store.
+        services.close()
+        time.sleep(0.5)
         session.close()
     return 0

@@ -600,6 +600,39 @@ class SandboxTraffic(threading.Thread):
 
     def tick(self) -> None:
         box = self.sandbox
+        # Play the pipeline's parts by what the demo cluster says: a paused connector captures
+        # nothing new, and a consumer scaled to 0 commits nothing, so maintenance drains for real.
+        connector = box.kube.get("kafka.strimzi.io/v1beta2", "KafkaConnector", NAMESPACE, CONNECTOR) or {}
+        spec = connector.get("spec") or {}
+        paused = str(spec.get("state", "running")).lower() in ("paused", "stopped") or bool(spec.get("pause"))
+        self._report_connector_state(connector, paused)
+        streams = box.kube.get("apps/v1", "Deployment", NAMESPACE, STREAMS) or {}
+        consuming = int((streams.get("spec") or {}).get("replicas", 0) or 0) > 0
+        if not paused:
+            self._produce()
+        if consuming:
+            lags = {} if paused else box.lag_per_partition
+            commit_offsets(
+                box.kafka.bootstrap_servers,
+                GROUP,
+                {tp: max(0, end - lags.get(tp[0], 0)) for tp, end in box.end_offsets.items()},
+            )
+        if not paused:
+            self._insert_rows()
+
+    def _report_connector_state(self, connector: dict[str, Any], paused: bool) -> None:
+        # The sandbox has no Strimzi operator: report the state the spec asks for, as it would.
+        if not connector:
+            return
+        reported = (connector.get("status") or {}).get("connectorStatus") or {}
+        state = (reported.get("connector") or {}).get("state")
+        wanted = "PAUSED" if paused else "RUNNING"
+        if state in ("RUNNING", "PAUSED") and state != wanted:
+            task_states = [wanted] * len(reported.get("tasks") or [])
+            self.sandbox.kube.put({**connector, "status": connector_status(wanted, task_states or [wanted])})
+
+    def _produce(self) -> None:
+        box = self.sandbox
         for (topic, partition), end in sorted(box.end_offsets.items()):
             # The last record of the tick goes alone, so Tansu's end offsets stay exact.
             for chunk in (self.per_partition - 1, 1):
@@ -609,12 +642,9 @@ class SandboxTraffic(threading.Thread):
                 self._producer.flush(10)
                 end += chunk
             box.end_offsets[(topic, partition)] = end
-        lags = box.lag_per_partition
-        commit_offsets(
-            box.kafka.bootstrap_servers,
-            GROUP,
-            {tp: max(0, end - lags.get(tp[0], 0)) for tp, end in box.end_offsets.items()},
-        )
+
+    def _insert_rows(self) -> None:
+        box = self.sandbox
         for table in STAGING_TABLES:
             box.redshift.execute(
                 f"INSERT INTO staging.{table} (id, op, kafka_timestamp) "
