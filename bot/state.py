@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 DEFAULT_DATABASE_URL = "sqlite:///cdc-bot.db"
 # 2: approvals (runbook actions waiting for, or run after, a second person's approval).
@@ -147,6 +148,10 @@ def make_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {"pool_pre_ping": True, "json_serializer": lambda v: json.dumps(v, default=str)}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            # An in-memory database exists per connection: every thread must share the one connection,
+            # or the scheduler's and listeners' threads would each see an empty database.
+            kwargs["poolclass"] = StaticPool
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
 
