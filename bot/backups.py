@@ -119,13 +119,13 @@ def write_topic_backup(
     return key
 
 
-def list_backup_dates(aws: Aws, bucket: str, prefix: str) -> list[date]:
-    """Days that have a topic backup, oldest first."""
+def dated_objects(aws: Aws, bucket: str, prefix: str, pattern: re.Pattern[str]) -> list[date]:
+    """Days of the objects directly under `prefix` whose name matches `pattern` (its group 1 is YYYYMMDD)."""
     days = set()
     for obj in aws.list_objects(bucket, prefix):
         key = str(obj.get("Key", ""))
         # Only keys directly under the prefix: `kafka/old/topics-...` is not this pipeline's backup.
-        match = KEY_PATTERN.fullmatch(key[len(prefix) :]) if key.startswith(prefix) else None
+        match = pattern.fullmatch(key[len(prefix) :]) if key.startswith(prefix) else None
         if match:
             try:
                 days.add(datetime.strptime(match.group(1), "%Y%m%d").date())
@@ -134,15 +134,24 @@ def list_backup_dates(aws: Aws, bucket: str, prefix: str) -> list[date]:
     return sorted(days)
 
 
-def read_topic_backup(aws: Aws, bucket: str, prefix: str, day: date) -> TopicBackup:
-    key = backup_key(prefix, day)
+def read_dated_object(aws: Aws, bucket: str, key: str, what: str, day: date) -> bytes:
+    """The object's bytes; a missing one is a BackupError that names the day and the key."""
     try:
-        body = aws.get_object(bucket, key)
+        return aws.get_object(bucket, key)
     except BackendError as exc:
         if "NoSuchKey" in str(exc):
-            raise BackupError(f"no topic backup for {day.isoformat()} (s3://{bucket}/{key})") from None
+            raise BackupError(f"no {what} for {day.isoformat()} (s3://{bucket}/{key})") from None
         raise
-    return loads(body, day, key)
+
+
+def list_backup_dates(aws: Aws, bucket: str, prefix: str) -> list[date]:
+    """Days that have a topic backup, oldest first."""
+    return dated_objects(aws, bucket, prefix, KEY_PATTERN)
+
+
+def read_topic_backup(aws: Aws, bucket: str, prefix: str, day: date) -> TopicBackup:
+    key = backup_key(prefix, day)
+    return loads(read_dated_object(aws, bucket, key, "topic backup", day), day, key)
 
 
 def describe_dates(days: list[date], limit: int = 10) -> str:

@@ -20,8 +20,8 @@ from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bot.backups import BackupError
-from bot.clients.base import Aws, BackendError, TopicPartition
+from bot.backups import BackupError, dated_objects, read_dated_object
+from bot.clients.base import Aws, TopicPartition
 
 OFFSETS_KEY_PATTERN = re.compile(r"offsets-(\d{8})\.json$")
 
@@ -116,24 +116,9 @@ def write_offsets_backup(
 
 def list_offsets_dates(aws: Aws, bucket: str, prefix: str) -> list[date]:
     """Days that have an offsets backup directly under the prefix, oldest first."""
-    days = set()
-    for obj in aws.list_objects(bucket, prefix):
-        key = str(obj.get("Key", ""))
-        match = OFFSETS_KEY_PATTERN.fullmatch(key[len(prefix) :]) if key.startswith(prefix) else None
-        if match:
-            try:
-                days.add(datetime.strptime(match.group(1), "%Y%m%d").date())
-            except ValueError:
-                continue
-    return sorted(days)
+    return dated_objects(aws, bucket, prefix, OFFSETS_KEY_PATTERN)
 
 
 def read_offsets_backup(aws: Aws, bucket: str, prefix: str, day: date) -> OffsetsBackup:
     key = offsets_key(prefix, day)
-    try:
-        body = aws.get_object(bucket, key)
-    except BackendError as exc:
-        if "NoSuchKey" in str(exc):
-            raise BackupError(f"no offsets backup for {day.isoformat()} (s3://{bucket}/{key})") from None
-        raise
-    return loads_offsets(body, day, key)
+    return loads_offsets(read_dated_object(aws, bucket, key, "offsets backup", day), day, key)
