@@ -135,19 +135,7 @@ class Boto3Aws:
         return alarms
 
     def put_metric_data(self, namespace: str, metric: str, value: float, dimensions: dict[str, str]) -> None:
-        self._call(
-            "cloudwatch",
-            "put_metric_data",
-            Namespace=namespace,
-            MetricData=[
-                {
-                    "MetricName": metric,
-                    "Value": float(value),
-                    "Unit": "Count",
-                    "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
-                }
-            ],
-        )
+        self.put_metric_values(namespace, metric, [(dimensions, value)])
 
     def metric_statistics(
         self,
