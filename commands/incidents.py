@@ -377,9 +377,7 @@ def register(router: CdcRouter) -> None:
         if handler is None:
             ctx.reply_private(render_error(f"`{sub}` is not an incident command. {USAGE}"))
             return
-        if sub in OPERATOR_SUBCOMMANDS and not access.allows(ctx.user_id, Role.OPERATOR):
-            ctx.reply_private(render_error(access.denial(Role.OPERATOR)))
-            return
+        # Who may run which verb was decided by the router (role_for below), before the ack.
         desk = IncidentDesk(ctx.services, ctx.client, access)
         try:
             handler(ctx, desk, ctx.args[1:])
@@ -417,6 +415,8 @@ def register(router: CdcRouter) -> None:
         "Declare and run an incident (SEV1-SEV4) in a thread: snapshots, the runbook checklist, timeline",
         "/cdc incident declare|snapshot|severity|note|timeline|escalate|resolve|list",
         ack_text=_ack_text,
+        # Decided before the ack, so a refused user is not first told the incident is being declared.
+        role_for=lambda args: Role.OPERATOR if args and args[0].lower() in OPERATOR_SUBCOMMANDS else Role.ANYONE,
     )
     router.add(
         "verify",

@@ -57,6 +57,8 @@ class CommandContext:
 
 Handler = Callable[[CommandContext], None]
 AckText = Callable[[list[str]], str | None]
+# For families whose verbs need different roles (`incident timeline` vs `incident declare`).
+RoleFor = Callable[[list[str]], Role]
 
 
 @dataclass
@@ -67,6 +69,10 @@ class Subcommand:
     usage: str
     role: Role = Role.ANYONE
     ack_text: AckText | None = None
+    role_for: RoleFor | None = None
+
+    def required_role(self, args: list[str]) -> Role:
+        return self.role_for(args) if self.role_for is not None else self.role
 
 
 @dataclass
@@ -83,8 +89,9 @@ class CdcRouter:
         usage: str = "",
         role: Role = Role.ANYONE,
         ack_text: AckText | None = None,
+        role_for: RoleFor | None = None,
     ) -> None:
-        self.subcommands[name] = Subcommand(name, handler, summary, usage or f"/cdc {name}", role, ack_text)
+        self.subcommands[name] = Subcommand(name, handler, summary, usage or f"/cdc {name}", role, ack_text, role_for)
 
     def help_lines(self) -> list[tuple[str, str]]:
         return [(s.usage, s.summary) for s in self.subcommands.values()]
@@ -108,10 +115,11 @@ class CdcRouter:
             respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
             return
         user_id = command.get("user_id", "")
-        if not self.access.allows(user_id, sub.role):
+        role = sub.required_role(words[1:])
+        if not self.access.allows(user_id, role):
             ack()
             COMMANDS.labels(subcommand=name, outcome="denied").inc()
-            message = render_error(self.access.denial(sub.role))
+            message = render_error(self.access.denial(role))
             respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
             return
         # Ack within Slack's 3 seconds with a note of what is coming; the work happens after.

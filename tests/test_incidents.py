@@ -604,7 +604,8 @@ def test_commands_find_their_incident_or_ask_which(
 ) -> None:
     bot = start_bot(incident_services())
     thread = Thread(bot)
-    bot.command('incident declare sev1 "blocked"', user_id=STRANGER)
+    status, ack = bot.command('incident declare sev1 "blocked"', user_id=STRANGER)
+    assert status == 200 and b"Declaring" not in ack  # refused before the ack, not after
     assert "Only operators" in thread.private(1)[0]
     first_id, first_ts = thread.declare('sev4 "informational only"')
     second_id, second_ts = thread.declare("sev2 lag growing on orders")  # an unquoted title works too
