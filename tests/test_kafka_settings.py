@@ -44,3 +44,16 @@ def test_msk_iam_uses_oauthbearer_with_a_token_callback() -> None:
     assert props["sasl.mechanism"] == "OAUTHBEARER"
     assert callable(props["oauth_cb"])
     assert "sasl.password" not in props
+
+
+def test_msk_iam_token_is_signed_locally_for_the_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+    import time
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASANDBOXEXAMPLE0")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "sandbox-secret")
+    settings = KafkaSettings(bootstrap_servers="b-1:9098", security_protocol="SASL_SSL", sasl_mechanism="AWS_MSK_IAM")
+    token, expires_at = client_properties(settings, "ap-southeast-1")["oauth_cb"]("")
+    url = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    assert url.startswith("https://kafka.ap-southeast-1.amazonaws.com/?Action=kafka-cluster%3AConnect")
+    assert expires_at > time.time()
