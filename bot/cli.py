@@ -19,21 +19,31 @@ from bot.results import Status
 REPORT_KINDS = ("morning", "weekly-performance", "capacity", "backups", "security", "dr")
 
 
-def _common() -> argparse.ArgumentParser:
+def _common(top_level: bool = False) -> argparse.ArgumentParser:
+    """--config and --log-level, accepted before or after the subcommand.
+
+    The subcommands' copies default to SUPPRESS: otherwise their unset default would overwrite a
+    value given before the subcommand (`cdc-bot --config X check`).
+    """
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", help="YAML config (default: $CDC_BOT_CONFIG, then ./cdc-bot.yml)")
+    config_default = None if top_level else argparse.SUPPRESS
+    level_default = os.environ.get("CDC_BOT_LOG_LEVEL", "WARNING") if top_level else argparse.SUPPRESS
     common.add_argument(
-        "--log-level",
-        default=os.environ.get("CDC_BOT_LOG_LEVEL", "WARNING"),
-        help="logging level (default WARNING; INFO for serve)",
+        "--config",
+        metavar="PATH",
+        default=config_default,
+        help="YAML config (default: $CDC_BOT_CONFIG, then ./cdc-bot.yml)",
     )
+    common.add_argument("--log-level", default=level_default, help="logging level (default WARNING; INFO for serve)")
     return common
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(
-        prog="cdc-bot", description="ChatOps for the Oracle → Debezium → MSK → Redshift CDC pipeline.", parents=[common]
+        prog="cdc-bot",
+        description="ChatOps for the Oracle → Debezium → MSK → Redshift CDC pipeline.",
+        parents=[_common(top_level=True)],
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -103,7 +113,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     config = _load(args.config)
     try:
-        timeout = parse_duration(args.timeout).total_seconds() if args.timeout else None
+        timeout = parse_duration(args.timeout).total_seconds() if args.timeout is not None else None
+        if timeout is not None and timeout <= 0:
+            raise ValueError("must be more than 0, e.g. 5s")
     except ValueError as exc:
         print(f"--timeout: {exc}", file=sys.stderr)
         return Status.UNKNOWN.exit_code
@@ -113,6 +125,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         report = services.health(args.pipeline, args.names or None, timeout=timeout)
     except (UnknownPipeline, UnknownCheck) as exc:
         print(str(exc).replace("`", ""), file=sys.stderr)
+        return Status.UNKNOWN.exit_code
+    except Exception as exc:  # monitors read any exit but 0-3 wrongly: a crash is UNKNOWN, with its reason
+        print(f"check failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return Status.UNKNOWN.exit_code
     if args.format == "json":
         print(json.dumps(report.to_json_dict(), indent=2))
@@ -126,6 +141,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bot.wiring import Services
 
     config = _load(args.config)
+    if args.post and not os.environ.get("SLACK_BOT_TOKEN"):
+        print("--post needs SLACK_BOT_TOKEN (and SLACK_API_URL for a Slack other than slack.com)", file=sys.stderr)
+        return 2
     services = Services.create(config)
     try:
         if args.post:

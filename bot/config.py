@@ -271,10 +271,41 @@ class PipelineConfig(_Model):
         return value
 
 
+_DAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def crontab_weekdays_as_names(value: str) -> str:
+    """Numeric weekdays as crontab means them (0 and 7 Sunday), written as names.
+
+    APScheduler counts 0 as Monday, so `0 9 * * 1` would fire on Tuesdays; names mean the same
+    to both.
+    """
+    fields = value.split()
+    if len(fields) != 5:
+        return value
+
+    def name(token: str) -> str:
+        if not token.isdigit() or not 0 <= int(token) <= 7:
+            raise ValueError(f"day of week {token!r} is not 0-7 or a name (mon, tue, ...)")
+        return _DAY_NAMES[int(token)]
+
+    parts = []
+    for part in fields[4].split(","):
+        base, _, step = part.partition("/")
+        if base != "*" and any(c.isdigit() for c in base):
+            low, _, high = base.partition("-")
+            base = name(low) + (f"-{name(high)}" if high else "")
+        parts.append(base + (f"/{step}" if step else ""))
+    return " ".join([*fields[:4], ",".join(parts)])
+
+
 def _valid_cron(value: str) -> str:
     from apscheduler.triggers.cron import CronTrigger
 
+    if not isinstance(value, str):
+        raise ValueError("expected a crontab expression like \"0 9 * * mon\"")
     try:
+        value = crontab_weekdays_as_names(value)
         CronTrigger.from_crontab(value)
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a crontab expression ({exc})") from None

@@ -9,8 +9,21 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+MAX_DURATION = timedelta(days=366)
+
+
 def parse_duration(value: object) -> timedelta:
-    """Parse `5m`, `1h30m`, `90s`, `2d` or a bare number of seconds."""
+    """Parse `5m`, `1h30m`, `90s`, `2d` or a bare number of seconds (up to a year)."""
+    try:
+        parsed = _parse(value)
+    except OverflowError:
+        raise ValueError(f"{value!r} is too long; the longest duration is 366d") from None
+    if parsed > MAX_DURATION:
+        raise ValueError(f"{value!r} is too long; the longest duration is 366d")
+    return parsed
+
+
+def _parse(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.access import Role
 from bot.actions import ACTIONS, ActionError
 from bot.actions.service import request_action
@@ -38,7 +40,7 @@ def action(ctx: CommandContext) -> None:
 
 
 def audit(ctx: CommandContext) -> None:
-    if len(ctx.args) > 1 or (ctx.args and not ctx.args[0].isdigit()):
+    if len(ctx.args) > 1 or (ctx.args and not re.fullmatch(r"[0-9]{1,4}", ctx.args[0])):
         ctx.reply_private(render_error(f"Usage: `/cdc audit [N]` (N up to {AUDIT_MAX}, default {AUDIT_DEFAULT})"))
         return
     count = min(max(int(ctx.args[0]), 1), AUDIT_MAX) if ctx.args else AUDIT_DEFAULT

@@ -142,3 +142,28 @@ def test_config_path_from_environment(
     monkeypatch.setenv("CDC_BOT_CONFIG", str(path))
     assert main(["config", "validate"]) == 0
     assert str(path) in capsys.readouterr().out
+
+
+def test_numeric_weekdays_mean_what_crontab_means() -> None:
+    config = parse_config(
+        MINIMAL + 'schedules: {weekly_performance: "0 9 * * 1", backups: "0 9 * * 5", dr: "0 9 * * 0"}\n'
+    )
+    # APScheduler counts 0 as Monday; names keep crontab's meaning (1 = Monday, 0 = Sunday).
+    assert config.schedules.weekly_performance == "0 9 * * mon"
+    assert config.schedules.backups == "0 9 * * fri"
+    assert config.schedules.dr == "0 9 * * sun"
+
+
+def test_durations_too_long_are_config_errors_not_crashes() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config(
+            MINIMAL.replace("kafka:", "freshness: [{table: staging.t, error_after: 99999999999d}]\n    kafka:")
+        )
+    assert any("too long" in p for p in error.value.problems)
+
+
+def test_config_flag_works_before_the_subcommand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "before.yml"
+    path.write_text(MINIMAL)
+    assert main(["--config", str(path), "config", "validate"]) == 0
+    assert str(path) in capsys.readouterr().out
