@@ -46,6 +46,46 @@ _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=]
 _BASE64 = re.compile(r"(?<![A-Za-z0-9/+=_-])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9/+=_-])")
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 _PHONE = re.compile(r"(?<![\w+])\+\d[\d ().-]{6,}\d\b")
+_LOCAL_PHONE = re.compile(r"(?<![\w.-])\(?\d{3}\)?[-. ]\d{3}[-. ]\d{4}(?![\w.-])")
+_SSN = re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
+# 13-19 digits, spaced or dashed in groups: a card number when its Luhn checksum holds.
+_CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
+# `password hunter2`, `PGPASSWORD hunter2`: a secret word followed by a value without `=` or `:`.
+# The value must look like one (a digit or a symbol in it), so prose such as "the password fix" stays.
+_PAIR_SPACED = re.compile(
+    r"(?i)\b(password|passwd|pgpassword|pwd|passphrase)\s+(?![:=\[])(?=\S*[\d!@#$%^&*])(\S+)"
+)
+# Records as Kafka Connect and Debezium print them into traces and logs: their values are CDC data.
+_RECORD_OPENERS = re.compile(r"""(?:\bStruct\{|["']?(?:after|before|payload)["']?\s*[:=]\s*\{)""")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def _card(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    return "[REDACTED:card]" if 13 <= len(digits) <= 19 and _luhn(digits) else match.group(0)
+
+
+def _blank_records(text: str) -> str:
+    """`Struct{NAME=Sally,...}` and `"after": {...}` keep their shape but lose every value."""
+    out, pos = [], 0
+    for match in _RECORD_OPENERS.finditer(text):
+        if match.start() < pos:
+            continue  # inside a record already blanked
+        depth, end = 1, match.end()
+        while end < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            end += 1
+        out.append(text[pos : match.end()] + "[REDACTED:record]" + ("}" if depth == 0 else ""))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _mixed(token: str) -> bool:
@@ -75,6 +115,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     # Before the pairs: in `Authorization: Bearer x` the pair rule alone would only hide the word Bearer.
     (_BEARER, rf"\1 {REDACTED}"),
     (_PAIR_QUOTED, rf"\1\2{REDACTED}\4"),
+    (_PAIR_SPACED, rf"\1 {REDACTED}"),
     (_PAIR_PLAIN, rf"\1{REDACTED}"),
     (_SLACK_TOKEN, REDACTED),
     (_AWS_ACCESS_KEY, REDACTED),
@@ -83,6 +124,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (_BASE64, _base64_blob),
     (_EMAIL, "[REDACTED:email]"),
     (_PHONE, "[REDACTED:phone]"),
+    (_SSN, "[REDACTED:id]"),
+    (_CARD, _card),
+    (_LOCAL_PHONE, "[REDACTED:phone]"),
 ]
 
 
@@ -90,6 +134,7 @@ def redact_text(text: str) -> str:
     """Every secret- or PII-shaped part of a string replaced; the rest left readable."""
     if not text:
         return text
+    text = _blank_records(text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
