@@ -274,6 +274,21 @@ class StateStore:
                 .execution_options(synchronize_session=False)
             )
 
+    def abandoned_approvals(
+        self, approved_before: datetime, running_before: datetime, limit: int = 100
+    ) -> list[Approval]:
+        """Approved but never started, or running far past any action's deadline: their bot stopped."""
+        with self.session() as session:
+            query = (
+                select(Approval)
+                .where(
+                    ((Approval.state == "approved") & (Approval.decided_at < approved_before))
+                    | ((Approval.state == "running") & (Approval.started_at < running_before))
+                )
+                .limit(limit)
+            )
+            return list(session.scalars(query))
+
     def expired_pending_approvals(self, now: datetime, limit: int = 100) -> list[Approval]:
         with self.session() as session:
             query = select(Approval).where(Approval.state == "pending", Approval.expires_at <= now).limit(limit)

@@ -171,7 +171,7 @@ def register_slack_client(lease: str, client: Any) -> None:
 
 
 def expire_approvals_job(lease: str) -> int:
-    """Mark pending approval requests past their time as expired, on their messages too.
+    """Expire pending requests past their time, and end those whose bot stopped under them.
 
     A press after the expiry finds it expired anyway; this sweep is what makes the message say
     so (and drop its buttons) when nobody presses. Expiry is a compare-and-set, so a sweep racing
@@ -189,7 +189,8 @@ def expire_approvals_job(lease: str) -> int:
     service = _APPROVAL_SERVICES.get(lease)
     if service is None or service.services is not services:
         service = _APPROVAL_SERVICES[lease] = ApprovalService(services, AccessPolicy(services.config.access))
-    return service.expire_due(SlackApprovalPublisher(client, services.config.slack.timezone))
+    publisher = SlackApprovalPublisher(client, services.config.slack.timezone)
+    return service.expire_due(publisher) + service.settle_abandoned(publisher)
 
 
 def publish_lag_job(lease: str) -> None:

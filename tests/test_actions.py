@@ -863,3 +863,40 @@ def test_sweep_expires_a_pending_request_nobody_pressed(
     assert "Expired" in text_of(f.message(stale)) and not has_buttons(f.message(stale))
     assert f.state(fresh.id) == "pending" and has_buttons(f.message(fresh))
     assert patches_of(sandbox.kube, name) == 0
+
+
+def test_sweep_ends_requests_whose_bot_stopped_under_them(
+    sandbox: Sandbox, action_services: Callable[..., Services], flow: Callable[[Services], Flow]
+) -> None:
+    from bot.clients.slack import make_web_client
+
+    name = unique("streams")
+    put_deployment(sandbox.kube, name)
+    f = flow(action_services({"streams_deployment": name}))
+    never_started, left_running = f.request("restart-streams"), f.request("scale-streams 3")
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    with f.services.store.session() as session:  # a bot approved one and started the other, then died
+        session.execute(
+            update(Approval)
+            .where(Approval.id == never_started.id)
+            .values(state="approved", decided_by=APPROVER, decided_at=long_ago)
+        )
+        session.execute(
+            update(Approval)
+            .where(Approval.id == left_running.id)
+            .values(state="running", decided_by=APPROVER, decided_at=long_ago, started_at=long_ago)
+        )
+    lease = f"test-abandoned-{name}"
+    slack = f.bot.slack
+    register_runtime(lease, f.services, lambda *_: None)
+    register_slack_client(lease, make_web_client(token=slack.bot_token, base_url=slack.api_url))
+    try:
+        assert expire_approvals_job(lease) == 2
+        assert expire_approvals_job(lease) == 0
+    finally:
+        unregister_runtime(lease, f.services)
+    first, second = f.wait_final(never_started.id), f.wait_final(left_running.id)
+    assert first.state is ApprovalState.FAILED and "nothing was run" in (first.error or "")
+    assert second.state is ApprovalState.FAILED and "outcome is unknown" in (second.error or "")
+    assert "nothing was run" in text_of(f.message(never_started)) and not has_buttons(f.message(never_started))
+    assert patches_of(sandbox.kube, name) == 0

@@ -286,6 +286,11 @@ class _ProgressReporter:
         _publish(self._publisher, self._record, text)
 
 
+# How long an approved request may wait to start, and a run may overstay every deadline, before
+# the sweep concludes that its bot stopped.
+ABANDON_MARGIN = timedelta(minutes=5)
+
+
 class ApprovalService:
     """Decisions on approval buttons and the background runner; one per bot process."""
 
@@ -420,6 +425,33 @@ class ApprovalService:
                 count += 1
         return count
 
+    def settle_abandoned(self, publisher: ApprovalPublisher, now: datetime | None = None) -> int:
+        """End requests whose bot stopped under them, so no message says "Running…" forever.
+
+        Approved but not started for minutes: the re-check never ran, so nothing ran. Running past
+        every action's deadline and not resumable (maintenance workflows resume instead): the
+        outcome is unknown, and the message says to look before asking again.
+        """
+        now = now or utcnow()
+        actions = self.services.config.actions
+        deadline = max(actions.timeout, actions.build_timeout) + ABANDON_MARGIN
+        count = 0
+        for row in self.services.store.abandoned_approvals(now - ABANDON_MARGIN, now - deadline):
+            record = ApprovalRecord.from_row(row)
+            action = ACTIONS.get(record.action)
+            if record.state is ApprovalState.APPROVED:
+                error = "the bot stopped before running it; nothing was run. Ask again if it is still needed"
+            elif action is not None and action.resumable:
+                continue
+            else:
+                error = (
+                    "the bot stopped while this ran, so the outcome is unknown; "
+                    "check the pipeline (`/cdc health`) before asking again"
+                )
+            final = self._finish(record, record.state, ApprovalState.FAILED, publisher, error=error)
+            count += 1 if final is not None and final.state is ApprovalState.FAILED else 0
+        return count
+
     # --- the run -----------------------------------------------------------------------------------
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -480,6 +512,16 @@ class ApprovalService:
                 ApprovalState.FAILED,
                 publisher,
                 error=f"could not re-check the preconditions, so nothing was run: {exc}",
+            )
+        except Exception as exc:  # a bug in a re-check must still end the request, saying nothing ran
+            log.exception("re-check of %s (approval %s) crashed", record.action, record.id)
+            return self._finish(
+                record,
+                ApprovalState.APPROVED,
+                ApprovalState.FAILED,
+                publisher,
+                error=f"the bot hit an internal error re-checking the preconditions ({type(exc).__name__}); "
+                "nothing was run",
             )
         if changes:
             return self._finish(
