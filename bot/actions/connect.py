@@ -312,7 +312,16 @@ class RotateCredentials(Action):
         return ActionResult(
             summary=f"Rotated {k8s.credentials_secret}, restarted {plural(len(deleted), 'Connect pod')}",
             before=[line for line in preview["lines"] if not line.startswith("Then ")],
-            after=[*done, f"Connect pods now: {describe_pods(after)}"],
+            after=[
+                *done,
+                f"Connect pods now: {describe_pods(after)}",
+                # The bot cannot change the Oracle user's password; until someone does, Debezium's
+                # login fails (ORA-01017). Say how to finish without showing the value here.
+                "Next: set the same password on the Oracle user, reading it where it lives: "
+                f"`kubectl get secret {k8s.credentials_secret} -n {k8s.namespace} "
+                f"-o jsonpath='{{.data.{PASSWORD_KEY}}}' | base64 -d`, then "
+                '`ALTER USER <user> IDENTIFIED BY "<that password>"` as a DBA; the task recovers on its next retry.',
+            ],
             details={
                 "secret": k8s.credentials_secret,
                 "rotated_at": at,
