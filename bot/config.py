@@ -303,7 +303,7 @@ def _valid_cron(value: str) -> str:
     from apscheduler.triggers.cron import CronTrigger
 
     if not isinstance(value, str):
-        raise ValueError("expected a crontab expression like \"0 9 * * mon\"")
+        raise ValueError('expected a crontab expression like "0 9 * * mon"')
     try:
         value = crontab_weekdays_as_names(value)
         CronTrigger.from_crontab(value)

@@ -52,9 +52,7 @@ _SSN = re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
 _CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 # `password hunter2`, `PGPASSWORD hunter2`: a secret word followed by a value without `=` or `:`.
 # The value must look like one (a digit or a symbol in it), so prose such as "the password fix" stays.
-_PAIR_SPACED = re.compile(
-    r"(?i)\b(password|passwd|pgpassword|pwd|passphrase)\s+(?![:=\[])(?=\S*[\d!@#$%^&*])(\S+)"
-)
+_PAIR_SPACED = re.compile(r"(?i)\b(password|passwd|pgpassword|pwd|passphrase)\s+(?![:=\[])(?=\S*[\d!@#$%^&*])(\S+)")
 # Records as Kafka Connect and Debezium print them into traces and logs: their values are CDC data.
 _RECORD_OPENERS = re.compile(r"""(?:\bStruct\{|["']?(?:after|before|payload)["']?\s*[:=]\s*\{)""")
 

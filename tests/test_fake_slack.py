@@ -250,9 +250,7 @@ def test_signatures_verify_with_slack_sdk() -> None:
 def test_bodies_look_like_slack() -> None:
     form = parse_qs(slash_command_body("/cdc", "lag prod", "U1", response_url="http://x/r"))
     assert form["command"] == ["/cdc"] and form["text"] == ["lag prod"] and form["channel_id"] == ["C0OPS"]
-    action = json.loads(
-        parse_qs(block_actions_body("approval_approve", "42", "U1", "C0OPS", "1.2"))["payload"][0]
-    )
+    action = json.loads(parse_qs(block_actions_body("approval_approve", "42", "U1", "C0OPS", "1.2"))["payload"][0])
     assert action["type"] == "block_actions" and action["actions"][0]["value"] == "42"
     assert action["container"]["message_ts"] == "1.2" and action["channel"]["id"] == "C0OPS"
     values = {"b": {"reason": {"type": "plain_text_input", "value": "why"}}}
@@ -308,9 +306,7 @@ def test_bolt_slash_command_round_trip(slack: FakeSlackServer, bolt_url: str) ->
 
 
 def test_bolt_button_respond_round_trip(slack: FakeSlackServer, bolt_url: str) -> None:
-    body = block_actions_body(
-        "approval_approve", "42", "U1", "C0OPS", "1.2", response_url=slack.response_url()
-    )
+    body = block_actions_body("approval_approve", "42", "U1", "C0OPS", "1.2", response_url=slack.response_url())
     status, _, _ = post_signed(bolt_url, body, SECRET)
     assert status == 200
     (call,) = slack.wait_for("response_url")

@@ -55,37 +55,60 @@ def all_ok_checks() -> list[CheckResult]:
 
 def lag_warn() -> CheckResult:
     return CheckResult(
-        name="consumer_lag", status=Status.WARN, duration_ms=120,
+        name="consumer_lag",
+        status=Status.WARN,
+        duration_ms=120,
         summary="pii-masking-app: 52,310 behind (warn > 10,000)",
-        findings=[Finding(status=Status.WARN, text="pii-masking-app oracle.inventory.orders[2]: 40,000 behind "
-                                                   "(committed 1,000, end 41,000)"),
-                  Finding(status=Status.WARN, text="pii-masking-app oracle.inventory.orders[0]: 12,310 behind "
-                                                   "(committed 5,000, end 17,310)")],
+        findings=[
+            Finding(
+                status=Status.WARN,
+                text="pii-masking-app oracle.inventory.orders[2]: 40,000 behind (committed 1,000, end 41,000)",
+            ),
+            Finding(
+                status=Status.WARN,
+                text="pii-masking-app oracle.inventory.orders[0]: 12,310 behind (committed 5,000, end 17,310)",
+            ),
+        ],
     )
 
 
 def connector_failed() -> CheckResult:
     trace = "org.apache.kafka.connect.errors.ConnectException: ORA-01291: missing logfile <redo03.log>"
     return CheckResult(
-        name="connector", status=Status.CRIT, duration_ms=35,
+        name="connector",
+        status=Status.CRIT,
+        duration_ms=35,
         summary=f"oracle-cdc-connector: RUNNING, 0/1 task running; task 0 FAILED on 10.0.1.7:8083: {trace}",
-        details={"connector": "oracle-cdc-connector", "state": "RUNNING", "requested_state": "running",
-                 "maintenance": False, "ready": "True",
-                 "tasks": [{"id": 0, "state": "FAILED", "worker_id": "10.0.1.7:8083", "trace": trace}]},
+        details={
+            "connector": "oracle-cdc-connector",
+            "state": "RUNNING",
+            "requested_state": "running",
+            "maintenance": False,
+            "ready": "True",
+            "tasks": [{"id": 0, "state": "FAILED", "worker_id": "10.0.1.7:8083", "trace": trace}],
+        },
         findings=[Finding(status=Status.CRIT, text=f"task 0 FAILED on 10.0.1.7:8083: {trace}")],
     )
 
 
 def msk_unknown() -> CheckResult:
-    return CheckResult(name="msk_cluster", status=Status.UNKNOWN, duration_ms=5000,
-                       summary="no answer within 5s (backend slow or unreachable)")
+    return CheckResult(
+        name="msk_cluster",
+        status=Status.UNKNOWN,
+        duration_ms=5000,
+        summary="no answer within 5s (backend slow or unreachable)",
+    )
 
 
 def mixed_report() -> HealthReport:
     # Deliberately in registry order, not severity order: the renderer must sort.
-    checks = [msk_unknown(), *[c for c in all_ok_checks() if c.name in ("redshift_cluster", "data_freshness")],
-              lag_warn(), connector_failed(),
-              *[c for c in all_ok_checks() if c.name in ("kubernetes_workloads", "alarms")]]
+    checks = [
+        msk_unknown(),
+        *[c for c in all_ok_checks() if c.name in ("redshift_cluster", "data_freshness")],
+        lag_warn(),
+        connector_failed(),
+        *[c for c in all_ok_checks() if c.name in ("kubernetes_workloads", "alarms")],
+    ]
     return HealthReport.from_checks("prod", checks, 812, generated_at=AT)
 
 
@@ -98,8 +121,13 @@ def maintenance_report() -> HealthReport:
 
 def many_findings_report() -> HealthReport:
     findings = [Finding(status=Status.WARN, text=f"pii-masking-{i:02d}: restarted {i + 5} times") for i in range(40)]
-    workloads = CheckResult(name="kubernetes_workloads", status=Status.WARN, duration_ms=300, findings=findings,
-                            summary="pii-masking 40/40 ready, Connect 1/1 pods ready")
+    workloads = CheckResult(
+        name="kubernetes_workloads",
+        status=Status.WARN,
+        duration_ms=300,
+        findings=findings,
+        summary="pii-masking 40/40 ready, Connect 1/1 pods ready",
+    )
     checks = [c for c in all_ok_checks() if c.name != "kubernetes_workloads"] + [workloads]
     return HealthReport.from_checks("prod", checks, 900, generated_at=AT)
 
@@ -112,52 +140,100 @@ def big_lag() -> CheckResult:
         for p in range(50):
             committed = 1_000_000 + p * 1_000
             lag = (t_index + 1) * 1_000 + p * 37
-            partitions.append({"topic": topic, "partition": p, "committed": committed, "end": committed + lag,
-                               "lag": lag})
+            partitions.append(
+                {"topic": topic, "partition": p, "committed": committed, "end": committed + lag, "lag": lag}
+            )
     per_topic: dict[str, int] = {}
     for part in partitions:
         per_topic[part["topic"]] = per_topic.get(part["topic"], 0) + part["lag"]
     total = sum(per_topic.values())
     return CheckResult(
-        name="consumer_lag", status=Status.CRIT, duration_ms=150,
+        name="consumer_lag",
+        status=Status.CRIT,
+        duration_ms=150,
         summary=f"pii-masking-app: {total:,} behind (crit > 100,000)",
-        details={"groups": {"pii-masking-app": {"total": total, "topics": per_topic, "partitions": partitions},
-                            "audit-sink": {"total": None, "topics": {}, "partitions": []}},
-                 "thresholds": {"warn": 10_000, "crit": 100_000}, "partitions_checked": 200},
+        details={
+            "groups": {
+                "pii-masking-app": {"total": total, "topics": per_topic, "partitions": partitions},
+                "audit-sink": {"total": None, "topics": {}, "partitions": []},
+            },
+            "thresholds": {"warn": 10_000, "crit": 100_000},
+            "partitions_checked": 200,
+        },
     )
 
 
 def freshness() -> CheckResult:
     return CheckResult(
-        name="data_freshness", status=Status.CRIT, duration_ms=210,
+        name="data_freshness",
+        status=Status.CRIT,
+        duration_ms=210,
         summary="staging.orders_stream: 22m 5s behind (error after 15m)",
-        details={"tables": [
-            {"table": "staging.customers_stream", "column": "kafka_timestamp", "warn_after": "5m",
-             "error_after": "15m", "status": "OK", "latest_update": "2026-11-26T00:59:18+00:00", "age_seconds": 42},
-            {"table": "staging.orders_stream", "column": "kafka_timestamp", "warn_after": "5m",
-             "error_after": "15m", "status": "CRIT", "latest_update": "2026-11-26T00:37:55+00:00",
-             "age_seconds": 1325},
-            {"table": "staging.products_stream", "column": "kafka_timestamp", "warn_after": "5m",
-             "error_after": "15m", "status": "CRIT", "error": 'relation "staging.products_stream" does not exist'},
-        ]},
+        details={
+            "tables": [
+                {
+                    "table": "staging.customers_stream",
+                    "column": "kafka_timestamp",
+                    "warn_after": "5m",
+                    "error_after": "15m",
+                    "status": "OK",
+                    "latest_update": "2026-11-26T00:59:18+00:00",
+                    "age_seconds": 42,
+                },
+                {
+                    "table": "staging.orders_stream",
+                    "column": "kafka_timestamp",
+                    "warn_after": "5m",
+                    "error_after": "15m",
+                    "status": "CRIT",
+                    "latest_update": "2026-11-26T00:37:55+00:00",
+                    "age_seconds": 1325,
+                },
+                {
+                    "table": "staging.products_stream",
+                    "column": "kafka_timestamp",
+                    "warn_after": "5m",
+                    "error_after": "15m",
+                    "status": "CRIT",
+                    "error": 'relation "staging.products_stream" does not exist',
+                },
+            ]
+        },
     )
 
 
 def alarms() -> CheckResult:
     return CheckResult(
-        name="alarms", status=Status.CRIT, duration_ms=90,
+        name="alarms",
+        status=Status.CRIT,
+        duration_ms=90,
         summary="1 alarm in ALARM: CDC-HighConsumerLag",
-        details={"alarms": [
-            {"name": "MSK-HighCPU", "state": "OK", "reason": "Threshold Crossed: 1 datapoint [41.2] was not "
-             "greater than the threshold (80.0).", "updated_at": "2026-11-25T22:10:00+00:00",
-             "metric": "CpuUser", "threshold": 80.0},
-            {"name": "CDC-HighConsumerLag", "state": "ALARM", "reason": "Threshold Crossed: 3 datapoints were "
-             "greater than the threshold (10000.0).", "updated_at": "2026-11-26T00:40:00+00:00",
-             "metric": "SumOffsetLag", "threshold": 10000.0},
-        ]},
-        findings=[Finding(status=Status.CRIT, text="CDC-HighConsumerLag in ALARM since 20m ago: Threshold Crossed"),
-                  Finding(status=Status.WARN, text="CDC-ConnectorDown: alarm does not exist "
-                                                   "(`/cdc alarms ensure` creates it)")],
+        details={
+            "alarms": [
+                {
+                    "name": "MSK-HighCPU",
+                    "state": "OK",
+                    "reason": "Threshold Crossed: 1 datapoint [41.2] was not greater than the threshold (80.0).",
+                    "updated_at": "2026-11-25T22:10:00+00:00",
+                    "metric": "CpuUser",
+                    "threshold": 80.0,
+                },
+                {
+                    "name": "CDC-HighConsumerLag",
+                    "state": "ALARM",
+                    "reason": "Threshold Crossed: 3 datapoints were greater than the threshold (10000.0).",
+                    "updated_at": "2026-11-26T00:40:00+00:00",
+                    "metric": "SumOffsetLag",
+                    "threshold": 10000.0,
+                },
+            ]
+        },
+        findings=[
+            Finding(status=Status.CRIT, text="CDC-HighConsumerLag in ALARM since 20m ago: Threshold Crossed"),
+            Finding(
+                status=Status.WARN, text="CDC-ConnectorDown: alarm does not exist (`/cdc alarms ensure` creates it)"
+            ),
+        ],
     )
 
 
@@ -171,8 +247,9 @@ def assert_golden(name: str, message: SlackMessage) -> None:
         path.write_text(json.dumps(message.blocks, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         return
     assert path.exists(), f"{path} is missing: run with UPDATE_GOLDEN=1 and review it"
-    assert message.blocks == json.loads(path.read_text(encoding="utf-8")), \
+    assert message.blocks == json.loads(path.read_text(encoding="utf-8")), (
         f"{name} differs from {path}; if intended, regenerate with UPDATE_GOLDEN=1"
+    )
 
 
 def assert_within_limits(message: SlackMessage) -> None:
@@ -229,8 +306,9 @@ def test_mixed_report_is_worst_first() -> None:
 
 
 def test_report_title_and_late_notice() -> None:
-    message = render_health_report(mixed_report(), title="Morning report", tz=TZ,
-                                   late="posted 12 minutes late: the scheduler was down")
+    message = render_health_report(
+        mixed_report(), title="Morning report", tz=TZ, late="posted 12 minutes late: the scheduler was down"
+    )
     assert_within_limits(message)
     assert texts(message, "header") == [":red_circle: Morning report: CRIT"]
     footer = message.blocks[-1]
@@ -264,8 +342,15 @@ def test_many_findings_are_cut_to_five() -> None:
 def test_oversized_content_is_cut_not_raised() -> None:
     huge = "x" * 5000
     findings = [Finding(status=Status.CRIT, text=f"{i}: " + "y" * 900) for i in range(5)]
-    checks = [CheckResult(name=f"check_{i}", status=Status.CRIT if i == 0 else Status.OK, summary=huge,
-                          findings=findings if i == 0 else []) for i in range(80)]
+    checks = [
+        CheckResult(
+            name=f"check_{i}",
+            status=Status.CRIT if i == 0 else Status.OK,
+            summary=huge,
+            findings=findings if i == 0 else [],
+        )
+        for i in range(80)
+    ]
     report = HealthReport.from_checks("prod", checks, 5, generated_at=AT, notes=[huge, huge])
     message = render_health_report(report, title="t" * 400, tz=TZ, late=huge)
     assert_within_limits(message)
@@ -275,8 +360,9 @@ def test_oversized_content_is_cut_not_raised() -> None:
 
 
 def test_bad_timezone_falls_back_to_utc() -> None:
-    message = render_health_report(HealthReport.from_checks("prod", all_ok_checks(), 812, generated_at=AT),
-                                   tz="Mars/Olympus_Mons")
+    message = render_health_report(
+        HealthReport.from_checks("prod", all_ok_checks(), 812, generated_at=AT), tz="Mars/Olympus_Mons"
+    )
     assert "Generated 01:00 UTC" in everything(message)
 
 
@@ -350,8 +436,12 @@ def test_error_and_help() -> None:
     error = render_error("No check named `lagg`. Did you mean `consumer_lag`?")
     assert_within_limits(error)
     assert texts(error, "section") == [":warning: No check named `lagg`. Did you mean `consumer_lag`?"]
-    help_msg = render_help([("/cdc health [pipeline]", "run every health check"),
-                            ("/cdc lag", "consumer lag per group, topic and partition")])
+    help_msg = render_help(
+        [
+            ("/cdc health [pipeline]", "run every health check"),
+            ("/cdc lag", "consumer lag per group, topic and partition"),
+        ]
+    )
     assert_within_limits(help_msg)
     assert "`/cdc lag` — consumer lag per group, topic and partition" in texts(help_msg, "section")[1]
     assert_golden("help", help_msg)
@@ -389,13 +479,18 @@ def test_check_detail_text() -> None:
 
 def test_blocks_to_text_numbers_buttons() -> None:
     blocks = [
-        SectionBlock(text="*Restart* `pii-masking`? &lt;requested by <@U0ALICE>&gt;",
-                     accessory=ButtonElement(text="Details", action_id="details", value="1")).to_dict(),
-        ActionsBlock(elements=[
-            ButtonElement(text=PlainTextObject(text="Approve"), action_id="approval_approve", value="a1",
-                          style="primary"),
-            ButtonElement(text=PlainTextObject(text="Deny"), action_id="approval_deny", value="a1", style="danger"),
-        ]).to_dict(),
+        SectionBlock(
+            text="*Restart* `pii-masking`? &lt;requested by <@U0ALICE>&gt;",
+            accessory=ButtonElement(text="Details", action_id="details", value="1"),
+        ).to_dict(),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text=PlainTextObject(text="Approve"), action_id="approval_approve", value="a1", style="primary"
+                ),
+                ButtonElement(text=PlainTextObject(text="Deny"), action_id="approval_deny", value="a1", style="danger"),
+            ]
+        ).to_dict(),
     ]
     text = blocks_to_text(blocks)
     assert "[2] Approve  [3] Deny" in text
@@ -412,8 +507,9 @@ def test_blocks_to_text_renders_a_report() -> None:
     assert "Generated 09:00 SGT · 812 ms" in text
 
 
-@pytest.mark.parametrize("tz, expected", [("UTC", "01:00 UTC"), ("Asia/Kolkata", "06:30 IST"),
-                                          ("Asia/Singapore", "09:00 SGT")])
+@pytest.mark.parametrize(
+    "tz, expected", [("UTC", "01:00 UTC"), ("Asia/Kolkata", "06:30 IST"), ("Asia/Singapore", "09:00 SGT")]
+)
 def test_generated_time_zone(tz: str, expected: str) -> None:
     text = health_report_text(HealthReport.from_checks("prod", all_ok_checks(), 10, generated_at=AT), tz=tz)
     assert expected in text.splitlines()[-1]

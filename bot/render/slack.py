@@ -59,8 +59,12 @@ FALLBACK_TEXT_MAX = 4000
 LINE_MAX = 1000
 
 ALARM_EMOJI = {"ALARM": ":red_circle:", "INSUFFICIENT_DATA": ":white_circle:", "OK": ":large_green_circle:"}
-TASK_EMOJI = {"RUNNING": ":large_green_circle:", "FAILED": ":red_circle:", "PAUSED": ":large_yellow_circle:",
-              "STOPPED": ":large_yellow_circle:"}
+TASK_EMOJI = {
+    "RUNNING": ":large_green_circle:",
+    "FAILED": ":red_circle:",
+    "PAUSED": ":large_yellow_circle:",
+    "STOPPED": ":large_yellow_circle:",
+}
 
 
 @dataclass(frozen=True)
@@ -146,8 +150,9 @@ def _header(text: str) -> HeaderBlock:
 
 
 def _context(*texts: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=clip(t, CONTEXT_TEXT_MAX))
-                                  for t in texts[: ContextBlock.elements_max_length]])
+    return ContextBlock(
+        elements=[MarkdownTextObject(text=clip(t, CONTEXT_TEXT_MAX)) for t in texts[: ContextBlock.elements_max_length]]
+    )
 
 
 def _message(fallback: str, blocks: list[Block]) -> SlackMessage:
@@ -183,8 +188,9 @@ def _report_fallback(report: HealthReport, heading: str) -> str:
     return lead + fit_lines(parts, FALLBACK_TEXT_MAX - len(lead), noun="checks", sep="; ")
 
 
-def render_health_report(report: HealthReport, title: str | None = None, tz: str = "UTC",
-                         late: str | None = None) -> SlackMessage:
+def render_health_report(
+    report: HealthReport, title: str | None = None, tz: str = "UTC", late: str | None = None
+) -> SlackMessage:
     """The `/cdc health` answer and the 9:00 report: verdict, one line per check worst first, findings."""
     heading = title or f"Pipeline {report.pipeline}"
     # Plain text header: backticks would show literally, so the pipeline name goes in bare.
@@ -207,7 +213,7 @@ def render_health_report(report: HealthReport, title: str | None = None, tz: str
     blocks += [_section(_check_section_text(c)) for c in shown]
     if len(shown) < len(checks):
         # More checks than blocks: the rest share one section, still worst first.
-        rest = [f"{c.status.emoji} *{check_label(c.name)}* — {escape(c.summary)}" for c in checks[len(shown):]]
+        rest = [f"{c.status.emoji} *{check_label(c.name)}* — {escape(c.summary)}" for c in checks[len(shown) :]]
         blocks.append(_section(fit_lines(rest, SECTION_TEXT_MAX, noun="checks")))
     blocks += [DividerBlock(), _context(*footer)]
     return _message(_report_fallback(report, heading), blocks)
@@ -246,8 +252,11 @@ def _lag_blocks(result: CheckResult, tz: str, room: int) -> list[Block]:
             continue
         shown = lagging[:WORST_PARTITION_ROWS]
         table = [escape(line) for line in format_table(LAG_HEADERS, [lag_row(p) for p in shown], LAG_RIGHT)]
-        blocks.append(_section(fit_code_table(table, SECTION_TEXT_MAX, hidden=len(lagging) - len(shown),
-                                              lead="Worst partitions:")))
+        blocks.append(
+            _section(
+                fit_code_table(table, SECTION_TEXT_MAX, hidden=len(lagging) - len(shown), lead="Worst partitions:")
+            )
+        )
     return blocks
 
 
@@ -300,8 +309,10 @@ def _connector_blocks(result: CheckResult, tz: str, room: int) -> list[Block]:
     tasks = []
     for task in d.get("tasks") or []:
         task_state = str(task.get("state"))
-        line = (f"{TASK_EMOJI.get(task_state, ':white_circle:')} task {task.get('id')} *{escape(task_state)}*"
-                f" on `{escape(str(task.get('worker_id') or '?'))}`")
+        line = (
+            f"{TASK_EMOJI.get(task_state, ':white_circle:')} task {task.get('id')} *{escape(task_state)}*"
+            f" on `{escape(str(task.get('worker_id') or '?'))}`"
+        )
         if task.get("trace"):
             line += f"\n```{escape(first_line(str(task['trace'])))}```"
         tasks.append(line)
@@ -318,8 +329,10 @@ def _generic_blocks(result: CheckResult, tz: str, room: int) -> list[Block]:
     # Scalar details (state, brokers, version…) read well as two-column fields.
     scalars = [(k, v) for k, v in result.details.items() if isinstance(v, str | int | float | bool) and v != ""]
     if scalars:
-        fields = [MarkdownTextObject(text=clip(f"*{escape(k)}*\n{escape(str(v))}", FIELD_TEXT_MAX))
-                  for k, v in scalars[:SECTION_FIELDS_MAX]]
+        fields = [
+            MarkdownTextObject(text=clip(f"*{escape(k)}*\n{escape(str(v))}", FIELD_TEXT_MAX))
+            for k, v in scalars[:SECTION_FIELDS_MAX]
+        ]
         blocks.append(SectionBlock(fields=fields))
     findings = result.sorted_findings()
     if findings:
@@ -351,8 +364,9 @@ def render_check_detail(result: CheckResult, pipeline: str, tz: str = "UTC") -> 
     footer = f"`{result.name}`"
     thresholds = result.details.get("thresholds")
     if result.name == "consumer_lag" and isinstance(thresholds, dict) and thresholds:
-        footer += " · " + ", ".join(f"{k} > {fmt_int(as_int(v))}" for k, v in thresholds.items()
-                                   if isinstance(v, int | float))
+        footer += " · " + ", ".join(
+            f"{k} > {fmt_int(as_int(v))}" for k, v in thresholds.items() if isinstance(v, int | float)
+        )
     footer += f" · {format_elapsed_ms(result.duration_ms)}"
     blocks.append(_context(footer))
     return _message(f"{label} on {pipeline}: {result.status.value} — {escape(result.summary)}", blocks)
@@ -383,16 +397,26 @@ def render_help(commands: list[tuple[str, str]], intro: str | None = None) -> Sl
     return _message(escape(fallback), blocks)
 
 
-CONTACT_LABELS = {"L1": "L1 Support", "L2": "L2 Support", "L3": "L3 Support", "product_owner": "Product Owner",
-                  "tech_lead": "Tech Lead", "aws_tam": "AWS TAM"}
+CONTACT_LABELS = {
+    "L1": "L1 Support",
+    "L2": "L2 Support",
+    "L3": "L3 Support",
+    "product_owner": "Product Owner",
+    "tech_lead": "Tech Lead",
+    "aws_tam": "AWS TAM",
+}
 
 
 def render_contacts(contacts: dict[str, str | None], channels: Any) -> SlackMessage:
     """The runbook's escalation path (L1 → L3) and key contacts, from config."""
-    path = [f"{i}. *{CONTACT_LABELS[k]}*: {escape(contacts[k] or '')}" for i, k in enumerate(("L1", "L2", "L3"), 1)
-            if contacts.get(k)]
-    keys = [f"• *{CONTACT_LABELS.get(k, k)}*: {escape(v)}" for k, v in contacts.items()
-            if v and k not in ("L1", "L2", "L3")]
+    path = [
+        f"{i}. *{CONTACT_LABELS[k]}*: {escape(contacts[k] or '')}"
+        for i, k in enumerate(("L1", "L2", "L3"), 1)
+        if contacts.get(k)
+    ]
+    keys = [
+        f"• *{CONTACT_LABELS.get(k, k)}*: {escape(v)}" for k, v in contacts.items() if v and k not in ("L1", "L2", "L3")
+    ]
     blocks: list[Block] = [_header(":rotating_light: Escalation path")]
     blocks.append(_section("\n".join(path) if path else "No escalation path configured (`contacts:` in the config)."))
     if keys:

@@ -143,8 +143,13 @@ def lagging_partitions(group: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def lag_row(p: dict[str, Any]) -> list[str]:
-    return [str(p.get("topic", "?")), str(p.get("partition", "?")), fmt_int(as_int(p.get("committed"))),
-            fmt_int(as_int(p.get("end"))), fmt_int(as_int(p.get("lag")))]
+    return [
+        str(p.get("topic", "?")),
+        str(p.get("partition", "?")),
+        fmt_int(as_int(p.get("committed"))),
+        fmt_int(as_int(p.get("end"))),
+        fmt_int(as_int(p.get("lag"))),
+    ]
 
 
 def freshness_entries(details: dict[str, Any]) -> list[dict[str, Any]]:
@@ -187,8 +192,10 @@ def status_counts(report: HealthReport) -> str:
 
 def health_report_text(report: HealthReport, tz: str = "UTC") -> str:
     """Compact report: verdict, one aligned line per check (worst first), findings under non-OK checks."""
-    lines = [f"Pipeline {report.pipeline}: {report.status.value}"
-             + (f" ({status_counts(report)})" if report.checks else " (no checks ran)")]
+    lines = [
+        f"Pipeline {report.pipeline}: {report.status.value}"
+        + (f" ({status_counts(report)})" if report.checks else " (no checks ran)")
+    ]
     lines += [f"Note: {note}" for note in report.notes]
     checks = report.worst_first()
     tags = [f"[{c.status.value}] {c.name}" for c in checks]
@@ -257,8 +264,9 @@ def _alarms_text(result: CheckResult, tz: str) -> list[str]:
     lines = []
     for alarm in alarms:
         since = parse_time(alarm.get("updated_at"))
-        lines.append(f"[{alarm.get('state')}] {alarm.get('name')}"
-                     + (f" since {format_timestamp(since, tz)}" if since else ""))
+        lines.append(
+            f"[{alarm.get('state')}] {alarm.get('name')}" + (f" since {format_timestamp(since, tz)}" if since else "")
+        )
         if alarm.get("reason"):
             lines.append(f"    {alarm['reason']}")
     lines += [f"[{f.status.value}] {f.text}" for f in unlisted_alarm_findings(result, alarms)]

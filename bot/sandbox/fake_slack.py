@@ -243,9 +243,7 @@ class FakeSlackServer:
                     return found
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    seen = "\n".join(
-                        f"  {c.method} {json.dumps(c.args, default=str)[:300]}" for c in self._calls
-                    )
+                    seen = "\n".join(f"  {c.method} {json.dumps(c.args, default=str)[:300]}" for c in self._calls)
                     raise AssertionError(
                         f"expected {count} call(s) to {method}"
                         f"{' matching the predicate' if predicate else ''} within {timeout}s, "
@@ -521,9 +519,7 @@ class FakeSlackServer:
     def _views_update(self, args: Args) -> Answer:
         view_id = args.get("view_id")
         if not view_id and args.get("external_id"):
-            view_id = next(
-                (vid for vid, v in self.views.items() if v.get("external_id") == args["external_id"]), None
-            )
+            view_id = next((vid for vid, v in self.views.items() if v.get("external_id") == args["external_id"]), None)
         if not view_id or view_id not in self.views:
             raise _ApiError("not_found")
         return {"ok": True, "view": self._store_view(args.get("view"), view_id=str(view_id))}
@@ -556,11 +552,7 @@ class FakeSlackServer:
         if parent is None:
             raise _ApiError("thread_not_found")
         replies = sorted(
-            (
-                m
-                for (c, _), m in self.messages.items()
-                if c == channel and m.get("thread_ts") == ts and m is not parent
-            ),
+            (m for (c, _), m in self.messages.items() if c == channel and m.get("thread_ts") == ts and m is not parent),
             key=lambda m: float(m["ts"]),
         )
         return {
@@ -694,9 +686,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, status: int, answer: Answer, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(answer).encode(), "application/json; charset=utf-8", headers)
 
-    def _send(
-        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
-    ) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
