@@ -16,6 +16,20 @@ from bot.clients.redact import sensitive
 from bot.config import AwsSettings
 
 
+def _translate(exc: Exception, service: str, operation: str, missing: tuple[str, ...]) -> None:
+    """None for a `missing` error code; otherwise a BackendError that says which call failed and why."""
+    if isinstance(exc, ClientError):
+        code = _error_code(exc)
+        if code in missing:
+            return None
+        # An endpoint without this operation (a VPC proxy, a local AWS) answers 404 with an HTML page.
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404 and not code.isalpha():
+            raise BackendError(f"AWS {service} {operation}: not served by this endpoint (HTTP 404)") from None
+        message = exc.response.get("Error", {}).get("Message", "")
+        raise BackendError(f"AWS {service} {operation}: {code}: {message}") from None
+    raise BackendError(f"AWS {service} {operation} failed: {exc}") from None
+
+
 def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
@@ -46,25 +60,30 @@ class Boto3Aws:
                 )
             return self._clients[service]
 
-    def _call(self, service: str, operation: str, **kwargs: Any) -> Any:
+    def _call(self, service: str, operation: str, missing: tuple[str, ...] = (), **kwargs: Any) -> Any:
+        """One API call; None when it answers with one of the `missing` error codes (not found)."""
         try:
             return getattr(self.client(service), operation)(**kwargs)
-        except ClientError as exc:
-            raise BackendError(
-                f"AWS {service} {operation}: {_error_code(exc)}: {exc.response.get('Error', {}).get('Message', '')}"
-            ) from None
-        except BotoCoreError as exc:
-            raise BackendError(f"AWS {service} {operation} failed: {exc}") from None
+        except (ClientError, BotoCoreError) as exc:
+            return _translate(exc, service, operation, missing)
+
+    def _pages(self, service: str, operation: str, key: str, missing: tuple[str, ...] = (), **kwargs: Any) -> Any:
+        """Every item under `key` across the operation's pages; None when the answer is one of `missing`."""
+        items: list[Any] = []
+        try:
+            for page in self.client(service).get_paginator(operation).paginate(**kwargs):
+                items.extend(page.get(key, []))
+        except (ClientError, BotoCoreError) as exc:
+            return _translate(exc, service, operation, missing)
+        return items
 
     def describe_msk_cluster(self, arn: str) -> MskCluster | None:
-        try:
-            info = self.client("kafka").describe_cluster(ClusterArn=arn)["ClusterInfo"]
-        except ClientError as exc:
-            if _error_code(exc) in ("NotFoundException", "ResourceNotFoundException"):
-                return None
-            raise BackendError(f"AWS kafka describe_cluster: {_error_code(exc)}") from None
-        except BotoCoreError as exc:
-            raise BackendError(f"AWS kafka describe_cluster failed: {exc}") from None
+        answer = self._call(
+            "kafka", "describe_cluster", missing=("NotFoundException", "ResourceNotFoundException"), ClusterArn=arn
+        )
+        if answer is None:
+            return None
+        info = answer["ClusterInfo"]
         return MskCluster(
             arn=info["ClusterArn"],
             name=info.get("ClusterName", ""),
@@ -75,28 +94,14 @@ class Boto3Aws:
 
     def list_kafka_versions(self) -> list[tuple[str, str]]:
         """(version, status) of every Kafka version MSK offers in the region (ListKafkaVersions)."""
-        versions: list[tuple[str, str]] = []
-        try:
-            for page in self.client("kafka").get_paginator("list_kafka_versions").paginate():
-                versions += [(v["Version"], v.get("Status", "")) for v in page.get("KafkaVersions", [])]
-        except ClientError as exc:
-            # An endpoint without this operation (a VPC proxy, a local AWS) answers 404 with an HTML page.
-            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
-                raise BackendError("AWS kafka list_kafka_versions: not served by this endpoint (HTTP 404)") from None
-            raise BackendError(f"AWS kafka list_kafka_versions: {_error_code(exc)}") from None
-        except BotoCoreError as exc:
-            raise BackendError(f"AWS kafka list_kafka_versions failed: {exc}") from None
-        return versions
+        return [
+            (v["Version"], v.get("Status", "")) for v in self._pages("kafka", "list_kafka_versions", "KafkaVersions")
+        ]
 
     def describe_redshift_cluster(self, identifier: str) -> RedshiftCluster | None:
-        try:
-            clusters = self.client("redshift").describe_clusters(ClusterIdentifier=identifier)["Clusters"]
-        except ClientError as exc:
-            if _error_code(exc) == "ClusterNotFound":
-                return None
-            raise BackendError(f"AWS redshift describe_clusters: {_error_code(exc)}") from None
-        except BotoCoreError as exc:
-            raise BackendError(f"AWS redshift describe_clusters failed: {exc}") from None
+        clusters = self._pages(
+            "redshift", "describe_clusters", "Clusters", missing=("ClusterNotFound",), ClusterIdentifier=identifier
+        )
         if not clusters:
             return None
         c = clusters[0]
@@ -111,28 +116,19 @@ class Boto3Aws:
 
     def describe_alarms(self, names: list[str] | None = None) -> list[Alarm]:
         kwargs: dict[str, Any] = {"AlarmNames": names} if names else {}
-        alarms: list[Alarm] = []
-        paginator = self.client("cloudwatch").get_paginator("describe_alarms")
-        try:
-            for page in paginator.paginate(**kwargs):
-                for a in page.get("MetricAlarms", []):
-                    alarms.append(
-                        Alarm(
-                            name=a["AlarmName"],
-                            state=a.get("StateValue", "INSUFFICIENT_DATA"),
-                            reason=a.get("StateReason", ""),
-                            updated_at=a.get("StateUpdatedTimestamp"),
-                            namespace=a.get("Namespace"),
-                            metric=a.get("MetricName"),
-                            threshold=a.get("Threshold"),
-                            description=a.get("AlarmDescription"),
-                        )
-                    )
-        except ClientError as exc:
-            raise BackendError(f"AWS cloudwatch describe_alarms: {_error_code(exc)}") from None
-        except BotoCoreError as exc:
-            raise BackendError(f"AWS cloudwatch describe_alarms failed: {exc}") from None
-        return alarms
+        return [
+            Alarm(
+                name=a["AlarmName"],
+                state=a.get("StateValue", "INSUFFICIENT_DATA"),
+                reason=a.get("StateReason", ""),
+                updated_at=a.get("StateUpdatedTimestamp"),
+                namespace=a.get("Namespace"),
+                metric=a.get("MetricName"),
+                threshold=a.get("Threshold"),
+                description=a.get("AlarmDescription"),
+            )
+            for a in self._pages("cloudwatch", "describe_alarms", "MetricAlarms", **kwargs)
+        ]
 
     def put_metric_data(self, namespace: str, metric: str, value: float, dimensions: dict[str, str]) -> None:
         self.put_metric_values(namespace, metric, [(dimensions, value)])
@@ -161,14 +157,16 @@ class Boto3Aws:
         return sorted((p["Timestamp"], float(p[statistic])) for p in answer.get("Datapoints", []))
 
     def describe_nodegroup(self, cluster: str, nodegroup: str) -> Nodegroup | None:
-        try:
-            ng = self.client("eks").describe_nodegroup(clusterName=cluster, nodegroupName=nodegroup)["nodegroup"]
-        except ClientError as exc:
-            if _error_code(exc) == "ResourceNotFoundException":
-                return None
-            raise BackendError(f"AWS eks describe_nodegroup: {_error_code(exc)}") from None
-        except BotoCoreError as exc:
-            raise BackendError(f"AWS eks describe_nodegroup failed: {exc}") from None
+        answer = self._call(
+            "eks",
+            "describe_nodegroup",
+            missing=("ResourceNotFoundException",),
+            clusterName=cluster,
+            nodegroupName=nodegroup,
+        )
+        if answer is None:
+            return None
+        ng = answer["nodegroup"]
         scaling = ng.get("scalingConfig", {})
         return Nodegroup(
             cluster=cluster,
@@ -190,14 +188,11 @@ class Boto3Aws:
 
     def describe_secret(self, secret_id: str) -> dict[str, Any] | None:
         """A Secrets Manager secret's metadata (never its value); None when it does not exist."""
-        try:
-            answer = self.client("secretsmanager").describe_secret(SecretId=secret_id)
-        except ClientError as exc:
-            if _error_code(exc) == "ResourceNotFoundException":
-                return None
-            raise BackendError(f"AWS secretsmanager describe_secret: {_error_code(exc)}") from None
-        except BotoCoreError as exc:
-            raise BackendError(f"AWS secretsmanager describe_secret failed: {exc}") from None
+        answer = self._call(
+            "secretsmanager", "describe_secret", missing=("ResourceNotFoundException",), SecretId=secret_id
+        )
+        if answer is None:
+            return None
         return {"name": answer.get("Name"), "arn": answer.get("ARN"), "last_changed": answer.get("LastChangedDate")}
 
     def get_secret_value(self, secret_id: str) -> str | None:
@@ -218,15 +213,7 @@ class Boto3Aws:
         return self._call("s3", "get_object", Bucket=bucket, Key=key)["Body"].read()
 
     def list_objects(self, bucket: str, prefix: str) -> list[dict[str, Any]]:
-        objects: list[dict[str, Any]] = []
-        try:
-            for page in self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-                objects.extend(page.get("Contents", []))
-        except ClientError as exc:
-            raise BackendError(f"AWS s3 list_objects_v2 {bucket}: {_error_code(exc)}") from None
-        except BotoCoreError as exc:
-            raise BackendError(f"AWS s3 list_objects_v2 failed: {exc}") from None
-        return objects
+        return list(self._pages("s3", "list_objects_v2", "Contents", Bucket=bucket, Prefix=prefix))
 
     def put_metric_values(self, namespace: str, metric: str, values: list[tuple[dict[str, str], float]]) -> None:
         """Several datapoints of one metric (one per dimension set) in one call; at most 1,000 per call."""
@@ -252,28 +239,13 @@ class Boto3Aws:
 
     def list_role_policies(self, role: str) -> list[str] | None:
         """Inline policy names of an IAM role; None when the role does not exist."""
-        names: list[str] = []
-        try:
-            for page in self.client("iam").get_paginator("list_role_policies").paginate(RoleName=role):
-                names.extend(page.get("PolicyNames", []))
-        except ClientError as exc:
-            if _error_code(exc) == "NoSuchEntity":
-                return None
-            raise BackendError(f"AWS iam list_role_policies {role}: {_error_code(exc)}") from None
-        except BotoCoreError as exc:
-            raise BackendError(f"AWS iam list_role_policies failed: {exc}") from None
-        return names
+        return self._pages("iam", "list_role_policies", "PolicyNames", missing=("NoSuchEntity",), RoleName=role)
 
     def get_role_policy(self, role: str, policy: str) -> dict[str, Any] | None:
         """An inline policy's document (boto3 decodes it to a dict); None when role or policy does not exist."""
-        try:
-            answer = self.client("iam").get_role_policy(RoleName=role, PolicyName=policy)
-        except ClientError as exc:
-            if _error_code(exc) == "NoSuchEntity":
-                return None
-            raise BackendError(f"AWS iam get_role_policy {role}/{policy}: {_error_code(exc)}") from None
-        except BotoCoreError as exc:
-            raise BackendError(f"AWS iam get_role_policy failed: {exc}") from None
+        answer = self._call("iam", "get_role_policy", missing=("NoSuchEntity",), RoleName=role, PolicyName=policy)
+        if answer is None:
+            return None
         document = answer.get("PolicyDocument") or {}
         if isinstance(document, str):  # URL-encoded JSON when a client does not decode it
             import json
@@ -284,18 +256,13 @@ class Boto3Aws:
 
     def tagged_resources(self, tag_key: str, tag_value: str) -> list[tuple[str, dict[str, str]]]:
         """(ARN, tags) of every resource carrying tag_key=tag_value in the region (Resource Groups Tagging API)."""
-        found: list[tuple[str, dict[str, str]]] = []
-        try:
-            paginator = self.client("resourcegroupstaggingapi").get_paginator("get_resources")
-            for page in paginator.paginate(TagFilters=[{"Key": tag_key, "Values": [tag_value]}]):
-                for item in page.get("ResourceTagMappingList", []):
-                    tags = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
-                    found.append((item["ResourceARN"], tags))
-        except ClientError as exc:
-            raise BackendError(f"AWS resourcegroupstaggingapi get_resources: {_error_code(exc)}") from None
-        except BotoCoreError as exc:
-            raise BackendError(f"AWS resourcegroupstaggingapi get_resources failed: {exc}") from None
-        return found
+        items = self._pages(
+            "resourcegroupstaggingapi",
+            "get_resources",
+            "ResourceTagMappingList",
+            TagFilters=[{"Key": tag_key, "Values": [tag_value]}],
+        )
+        return [(item["ResourceARN"], {t["Key"]: t["Value"] for t in item.get("Tags", [])}) for item in items]
 
     def redshift_credentials(self, cluster_identifier: str, user: str, database: str) -> tuple[str, str]:
         answer = self._call(
