@@ -17,6 +17,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -85,17 +86,28 @@ def dumps(pipeline: str, topics: list[TopicInfo], taken_at: datetime) -> bytes:
     return json.dumps(document, indent=2).encode()
 
 
-def loads(body: bytes, day: date, key: str) -> TopicBackup:
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_backup_file(model: type[M], body: bytes, key: str, what: str) -> M:
+    """A backup object parsed into `model`; a malformed one is a BackupError naming the first problem."""
     try:
-        parsed = _BackupFile.model_validate_json(body)
+        return model.model_validate_json(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise BackupError(f"{key} is not a topic backup ({where}: {first['msg']})") from None
-    taken_at = parsed.taken_at if parsed.taken_at.tzinfo else parsed.taken_at.replace(tzinfo=UTC)
+        raise BackupError(f"{key} is not {what} ({where}: {first['msg']})") from None
+
+
+def as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def loads(body: bytes, day: date, key: str) -> TopicBackup:
+    parsed = parse_backup_file(_BackupFile, body, key, "a topic backup")
     return TopicBackup(
         day=day,
-        taken_at=taken_at,
+        taken_at=as_utc(parsed.taken_at),
         pipeline=parsed.pipeline,
         topics=[TopicInfo(t.name, t.partitions, t.replication_factor, dict(t.configs)) for t in parsed.topics],
         key=key,

@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from bot.backups import BackupError, dated_objects, read_dated_object
+from bot.backups import as_utc, dated_objects, parse_backup_file, read_dated_object
 from bot.clients.base import Aws, TopicPartition
 
 OFFSETS_KEY_PATTERN = re.compile(r"offsets-(\d{8})\.json$")
@@ -80,16 +80,10 @@ def dumps_offsets(
 
 
 def loads_offsets(body: bytes, day: date, key: str) -> OffsetsBackup:
-    try:
-        parsed = _OffsetsFile.model_validate_json(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise BackupError(f"{key} is not an offsets backup ({where}: {first['msg']})") from None
-    taken_at = parsed.taken_at if parsed.taken_at.tzinfo else parsed.taken_at.replace(tzinfo=UTC)
+    parsed = parse_backup_file(_OffsetsFile, body, key, "an offsets backup")
     return OffsetsBackup(
         day=day,
-        taken_at=taken_at,
+        taken_at=as_utc(parsed.taken_at),
         pipeline=parsed.pipeline,
         end_offsets=_flat(parsed.end_offsets),
         groups={group: _flat(offsets) for group, offsets in parsed.groups.items()},
