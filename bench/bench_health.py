@@ -25,12 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.config import Config  # noqa: E402
+from bot.core.config import Config  # noqa: E402
 from bot.sandbox.demo import Sandbox  # noqa: E402
 from bot.sandbox.fake_slack import FakeSlackServer  # noqa: E402
 from bot.sandbox.ports import free_port, wait_for_port  # noqa: E402
 from bot.sandbox.slack_signing import post_signed, sign, slash_command_body  # noqa: E402
-from bot.wiring import Services  # noqa: E402
+from bot.services import Services  # noqa: E402
 
 SECRET = "bench-signing-secret"
 
@@ -126,7 +126,7 @@ def bench_ack(config_path: str, requests: int, rounds: int) -> None:
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.app.cli",
             "serve",
             "--config",
             config_path,

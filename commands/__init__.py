@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.access import AccessPolicy
-from bot.wiring import Services
+from bot.core.access import AccessPolicy
+from bot.services import Services
 from commands import actions, approvals, health, help, incidents, maintenance, reports, upgrades
 from commands.router import CdcRouter
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.access import Role
+from bot.core.access import Role
 from bot.actions import ACTIONS, ActionError
 from bot.actions.service import request_action
 from bot.render.approvals import render_action_list, render_audit

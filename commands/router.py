@@ -17,11 +17,11 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.access import AccessPolicy, Role
-from bot.config import PipelineConfig, UnknownPipeline
-from bot.metrics import COMMANDS
+from bot.core.access import AccessPolicy, Role
+from bot.core.config import PipelineConfig, UnknownPipeline
+from bot.core.metrics import COMMANDS
 from bot.render.slack import SlackMessage, render_error, render_help
-from bot.wiring import Services
+from bot.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from bot.actions import ActionError
 from bot.actions.service import request_action
 from bot.render.maintenance import render_msk_versions
 from bot.render.slack import render_error
-from bot.upgrades import msk_versions
+from bot.actions.upgrades import msk_versions
 from commands.approvals import SlackApprovalPublisher
 from commands.router import CdcRouter, CommandContext
 

@@ -24,10 +24,10 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 
-from bot.clients.slack_reports import post_report
+from bot.slack.posting import post_report
 from bot.render.scheduled import ReportMessage
 from bot.render.slack import SlackMessage
-from bot.wiring import Services
+from bot.services import Services
 from scheduler.jobs import (
     GRACE_OVERRIDES,
     INSTANCE_ID,
@@ -243,7 +243,7 @@ def schedule_overview(
     """Every scheduled job with its next and last run, and who leads; readable on any replica."""
     from sqlalchemy import func, select
 
-    from bot.state import ReportRun
+    from bot.store.state import ReportRun
 
     now = now or datetime.now(UTC)
     tz = services.config.slack.tz

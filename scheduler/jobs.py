@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.metrics import SCHEDULED_POSTS
+from bot.core.metrics import SCHEDULED_POSTS
 from bot.render.scheduled import ReportMessage
 from bot.render.slack import SlackMessage
-from bot.wiring import Services
+from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def build_morning(services: Services, late_by: timedelta | None) -> SlackMessage
 
 def report_builder(name: str) -> Builder:
     def build(services: Services, late_by: timedelta | None) -> ReportMessage:
-        from bot.scheduled_reports import report_message
+        from bot.render.report_messages import report_message
 
         return report_message(services, name, late_by=late_by)
 
@@ -107,7 +107,7 @@ def report_builder(name: str) -> Builder:
 
 def build_backup_job(services: Services, late_by: timedelta | None) -> SlackMessage | None:
     """The nightly backup of every pipeline; posts to the ops channel only when one failed."""
-    from bot.nightly_backup import run_backup
+    from bot.backups.nightly import run_backup
     from bot.render.scheduled import backup_run_lines, render_backup_failure
 
     runs = []
@@ -177,7 +177,7 @@ def expire_approvals_job(lease: str) -> int:
     so (and drop its buttons) when nobody presses. Expiry is a compare-and-set, so a sweep racing
     a press, or a former leader's last sweep, cannot expire a request twice.
     """
-    from bot.access import AccessPolicy
+    from bot.core.access import AccessPolicy
     from bot.actions.service import ApprovalService
     from commands.approvals import SlackApprovalPublisher
 
@@ -196,7 +196,7 @@ def expire_approvals_job(lease: str) -> int:
 def publish_lag_job(lease: str) -> None:
     """Consumer lag of every pipeline to CloudWatch; a failing pipeline does not stop the others."""
     from bot.clients.base import BackendError
-    from bot.lag_metric import publish_lag
+    from bot.alarms.lag_metric import publish_lag
 
     runtime = _RUNTIMES.get(lease)
     if runtime is None:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.state import StateStore
+from bot.store.state import StateStore
 
 log = logging.getLogger(__name__)
 

@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from bot.app import create_app
-from bot.clients.slack import make_web_client
-from bot.config import Config
+from bot.app.bolt import create_app
+from bot.slack.client import make_web_client
+from bot.core.config import Config
 from bot.sandbox.demo import Sandbox
 from bot.sandbox.fake_slack import FakeSlackServer
 from bot.sandbox.slack_signing import block_actions_body, post_signed, slash_command_body
-from bot.server import make_wsgi
-from bot.wiring import Services
+from bot.app.server import make_wsgi
+from bot.services import Services
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 

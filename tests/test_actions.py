@@ -23,13 +23,13 @@ from sqlalchemy import update
 
 from bot.actions.base import fingerprint_changes
 from bot.actions.service import ApprovalRecord, ApprovalState, request_action
-from bot.backups import list_backup_dates, parse_backup_date, read_topic_backup, write_topic_backup
+from bot.backups.topics import list_backup_dates, parse_backup_date, read_topic_backup, write_topic_backup
 from bot.clients.base import TopicInfo
-from bot.config import Config
+from bot.core.config import Config
 from bot.sandbox.demo import EKS_CLUSTER, MSK_ROLE, Sandbox, aws_session, connector_status
 from bot.sandbox.fake_kube import FakeKubeServer
-from bot.state import Approval
-from bot.wiring import Services
+from bot.store.state import Approval
+from bot.services import Services
 from commands.approvals import SlackApprovalPublisher
 from scheduler.jobs import expire_approvals_job, register_runtime, register_slack_client, unregister_runtime
 from tests.conftest import BotServer
@@ -301,7 +301,7 @@ def test_user_groups_can_request_and_approve_but_not_their_own_request(
 def test_request_in_a_thread_from_another_feature(
     sandbox: Sandbox, action_services: Callable[..., Services], slack: Any
 ) -> None:
-    from bot.clients.slack import make_web_client
+    from bot.slack.client import make_web_client
 
     name = unique("streams")
     put_deployment(sandbox.kube, name)
@@ -850,7 +850,7 @@ def test_sweep_expires_a_pending_request_nobody_pressed(
         session.execute(
             update(Approval).where(Approval.id == stale.id).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
-    from bot.clients.slack import make_web_client
+    from bot.slack.client import make_web_client
 
     lease = f"test-expiry-{name}"
     slack = f.bot.slack
@@ -870,7 +870,7 @@ def test_sweep_expires_a_pending_request_nobody_pressed(
 def test_sweep_ends_requests_whose_bot_stopped_under_them(
     sandbox: Sandbox, action_services: Callable[..., Services], flow: Callable[[Services], Flow]
 ) -> None:
-    from bot.clients.slack import make_web_client
+    from bot.slack.client import make_web_client
 
     name = unique("streams")
     put_deployment(sandbox.kube, name)

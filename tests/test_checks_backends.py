@@ -12,14 +12,14 @@ import yaml
 from confluent_kafka import Producer
 
 from bot.checks.base import CHECK_NAMES
-from bot.cli import main
+from bot.app.cli import main
 from bot.clients.base import TopicInfo
 from bot.clients.kafka import ConfluentKafkaAdmin
-from bot.config import KafkaSettings
-from bot.results import Status
+from bot.core.config import KafkaSettings
+from bot.core.results import Status
 from bot.sandbox.demo import NAMESPACE, Sandbox, aws_session, commit_offsets, connector_status
 from bot.sandbox.kafka_local import LocalKafka
-from bot.wiring import Services
+from bot.services import Services
 
 MakeServices = Callable[..., Services]
 

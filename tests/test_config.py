@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.config import ConfigError, UnknownPipeline, load_config, parse_config
+from bot.app.cli import main
+from bot.core.config import ConfigError, UnknownPipeline, load_config, parse_config
 
 MINIMAL = """
 pipelines:

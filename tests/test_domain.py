@@ -11,9 +11,9 @@ from bot.checks import run_checks
 from bot.checks.base import REGISTRY, PipelineClients
 from bot.checks.kafka import evaluate_lag
 from bot.checks.warehouse import freshness_status
-from bot.config import FreshnessRule, KafkaSettings, PipelineConfig, Thresholds
-from bot.durations import format_duration, parse_duration
-from bot.results import CheckResult, Status, worst
+from bot.core.config import FreshnessRule, KafkaSettings, PipelineConfig, Thresholds
+from bot.core.durations import format_duration, parse_duration
+from bot.core.results import CheckResult, Status, worst
 
 
 def test_lag_verdicts_follow_the_runbook_thresholds() -> None:

@@ -28,7 +28,7 @@ from bot.incidents.diff import diff_snapshots
 from bot.incidents.service import IncidentService, parse_ref
 from bot.incidents.severity import Severity
 from bot.incidents.verify import shape
-from bot.redact import REDACTED, redact, redact_text
+from bot.core.redaction import REDACTED, redact, redact_text
 from bot.sandbox.demo import (
     CONNECT_CLUSTER,
     CONNECTOR,
@@ -42,7 +42,7 @@ from bot.sandbox.demo import (
 )
 from bot.sandbox.fake_slack import FakeSlackServer, RecordedCall
 from bot.sandbox.slack_signing import post_signed, view_submission_body
-from bot.wiring import Services
+from bot.services import Services
 from tests.conftest import SIGNING_SECRET, BotServer
 
 OPERATOR, APPROVER, STRANGER = "U0OPERATOR", "U0APPROVER", "U0STRANGER"

@@ -6,7 +6,7 @@ import pytest
 
 from bot.clients.base import BackendError
 from bot.clients.kafka import client_properties
-from bot.config import KafkaSettings
+from bot.core.config import KafkaSettings
 
 
 def test_plaintext_and_extra_properties() -> None:

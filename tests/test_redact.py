@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.redact import redact_text
+from bot.core.redaction import redact_text
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ from bot.render import (
     render_health_report,
     render_help,
 )
-from bot.results import CheckResult, Finding, HealthReport, Status
+from bot.core.results import CheckResult, Finding, HealthReport, Status
 
 GOLDEN = Path(__file__).parent / "golden"
 TZ = "Asia/Singapore"

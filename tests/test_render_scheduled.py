@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from bot.alarms import EnsureResult
+from bot.alarms.runbook_alarms import EnsureResult
 from bot.clients.base import TopicInfo
-from bot.nightly_backup import BackupRun
-from bot.offsets_backup import OffsetsBackup
+from bot.backups.nightly import BackupRun
+from bot.backups.offsets import OffsetsBackup
 from bot.render.charts import performance_chart
 from bot.render.scheduled import (
     backups_view,

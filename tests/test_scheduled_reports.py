@@ -17,15 +17,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.alarms import RUNBOOK_ALARMS, ensure_alarms
-from bot.backups import TopicInfo, read_topic_backup, write_topic_backup
-from bot.cli import REPORT_KINDS as CLI_REPORT_KINDS
-from bot.cli import main as cli_main
-from bot.clients.slack import make_web_client
-from bot.config import Config
-from bot.lag_metric import publish_lag
-from bot.nightly_backup import run_backup
-from bot.offsets_backup import read_offsets_backup, write_offsets_backup
+from bot.alarms.runbook_alarms import RUNBOOK_ALARMS, ensure_alarms
+from bot.backups.topics import TopicInfo, read_topic_backup, write_topic_backup
+from bot.app.cli import REPORT_KINDS as CLI_REPORT_KINDS
+from bot.app.cli import main as cli_main
+from bot.slack.client import make_web_client
+from bot.core.config import Config
+from bot.alarms.lag_metric import publish_lag
+from bot.backups.nightly import run_backup
+from bot.backups.offsets import read_offsets_backup, write_offsets_backup
 from bot.reports.backup_check import build_backups_report
 from bot.reports.capacity import build_capacity_report
 from bot.reports.dr import build_dr_report
@@ -34,8 +34,8 @@ from bot.reports.security import build_security_report
 from bot.sandbox.demo import MSK_ROLE, REGION, Sandbox, aws_session, commit_offsets, seed_kafka
 from bot.sandbox.fake_slack import FakeSlackServer
 from bot.sandbox.kafka_local import LocalKafka
-from bot.scheduled_reports import REPORT_KINDS, report_message, report_text
-from bot.wiring import Services
+from bot.render.report_messages import REPORT_KINDS, report_message, report_text
+from bot.services import Services
 from scheduler import slack_poster
 from scheduler.jobs import REPORTS, Outcome, run_due_report
 from tests.conftest import BotServer, _merge
@@ -179,7 +179,7 @@ def capacity_setup(sandbox: Sandbox) -> dict[str, Any]:
     bucket = _bucket(sandbox, _unique("cap-backups"))
     week_ago = datetime.now(UTC) - timedelta(days=7)
     from bot.clients.aws import Boto3Aws
-    from bot.config import AwsSettings
+    from bot.core.config import AwsSettings
 
     aws = Boto3Aws(REGION, settings=AwsSettings(**sandbox.pipeline_config()["aws"]))
     write_offsets_backup(
@@ -619,7 +619,7 @@ def test_every_report_runs_on_the_seeded_sandbox(make_services: Callable[..., Se
 
 
 def test_config_defaults_and_dr_validation() -> None:
-    from bot.config import ConfigError, parse_config
+    from bot.core.config import ConfigError, parse_config
 
     config = parse_config("pipelines: [{name: prod, kafka: {bootstrap_servers: 'b:9092'}}]")
     security = config.pipelines[0].security

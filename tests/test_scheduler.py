@@ -9,10 +9,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clients.slack import make_web_client
+from bot.slack.client import make_web_client
 from bot.sandbox.fake_slack import FakeSlackServer
-from bot.state import StateStore
-from bot.wiring import Services
+from bot.store.state import StateStore
+from bot.services import Services
 from scheduler import slack_poster, start_scheduler
 from scheduler.jobs import Outcome, build_morning, last_fire_time, run_due_report
 

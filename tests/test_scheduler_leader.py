@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, inspect, text
 
-from bot.clients.slack import make_web_client
-from bot.config import Config
+from bot.slack.client import make_web_client
+from bot.core.config import Config
 from bot.sandbox.fake_slack import FakeSlackServer
-from bot.state import ReportRun, StateStore
-from bot.wiring import Services
+from bot.store.state import ReportRun, StateStore
+from bot.services import Services
 from scheduler import JobRunner, start_scheduler
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from bot.config import Config
-from bot.shell import run_shell
+from bot.core.config import Config
+from bot.app.shell import run_shell
 
 
 def _lines(*lines: str) -> Callable[[str], str]:

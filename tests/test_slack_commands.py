@@ -8,7 +8,7 @@ import urllib.request
 from collections.abc import Callable
 
 from bot.sandbox.slack_signing import post_signed, slash_command_body
-from bot.wiring import Services
+from bot.services import Services
 from tests.conftest import SIGNING_SECRET, BotServer
 
 StartBot = Callable[[Services], BotServer]

@@ -17,8 +17,8 @@ import pytest
 from bot.actions.rebuild import FORCE_REBUILD
 from bot.actions.service import ApprovalRecord, ApprovalState
 from bot.sandbox.fake_kube import FakeKubeServer
-from bot.upgrades import evaluate_versions, version_key
-from bot.wiring import Services
+from bot.actions.upgrades import evaluate_versions, version_key
+from bot.services import Services
 from tests.conftest import BotServer
 
 NS = "kafka-upgrades"

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.checks.base import PipelineClients
-from bot.config import PipelineConfig
+from bot.core.config import PipelineConfig
 
 if TYPE_CHECKING:
     from bot.actions.service import ApprovalPublisher, ApprovalRecord
-    from bot.wiring import Services
+    from bot.services import Services
 
 Progress = Callable[[str], None]
 

@@ -22,7 +22,7 @@ from bot.actions.base import (
 from bot.checks.base import plural
 from bot.checks.kube import connect_pod_selector, connector_state, requested_state
 from bot.clients.base import BackendError
-from bot.durations import format_duration
+from bot.core.durations import format_duration
 
 ROTATED_AT = "cdc-bot/rotated-at"
 PASSWORD_KEY = "password"

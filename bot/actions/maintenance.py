@@ -24,13 +24,13 @@ from bot.actions.streams import counts, get_deployment, scale_and_wait
 from bot.checks.base import MaintenanceWindow, applicable_checks, fmt_int, read_maintenance
 from bot.checks.kube import connector_state, requested_state
 from bot.clients.base import BackendError
-from bot.config import MaintenanceSettings, PipelineConfig
-from bot.durations import format_duration, parse_duration
-from bot.lag_metric import group_lags
-from bot.results import Status
-from bot.state import StateStore
-from bot.workflows.engine import Step, StepRun, StepView, WorkflowDefinition, run_workflow, step_views
-from bot.workflows.store import WorkflowRecord, WorkflowStatus, latest_workflows
+from bot.core.config import MaintenanceSettings, PipelineConfig
+from bot.core.durations import format_duration, parse_duration
+from bot.alarms.lag_metric import group_lags
+from bot.core.results import Status
+from bot.store.state import StateStore
+from bot.actions.workflows import Step, StepRun, StepView, WorkflowDefinition, run_workflow, step_views
+from bot.store.workflows import WorkflowRecord, WorkflowStatus, latest_workflows
 
 START = "maintenance-start"
 END = "maintenance-end"

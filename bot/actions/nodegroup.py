@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.actions.base import Action, ActionContext, ActionError, ActionResult, Preview, parse_count
 from bot.clients.base import Nodegroup
-from bot.config import PipelineConfig
+from bot.core.config import PipelineConfig
 
 
 def _name(ctx: ActionContext) -> str:

@@ -25,7 +25,7 @@ from bot.actions.base import (
 from bot.actions.connect import connect_pods
 from bot.checks.base import get_path, plural
 from bot.clients.base import BackendError
-from bot.durations import format_duration
+from bot.core.durations import format_duration
 
 FORCE_REBUILD = "strimzi.io/force-rebuild"
 LOG_TAIL = 5

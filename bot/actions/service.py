@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from bot.access import AccessPolicy, Role
+from bot.core.access import AccessPolicy, Role
 from bot.actions import ACTIONS, get_action
 from bot.actions.base import (
     Action,
@@ -38,9 +38,9 @@ from bot.actions.base import (
     fingerprint_changes,
 )
 from bot.clients.base import BackendError
-from bot.config import PipelineConfig, UnknownPipeline
-from bot.state import Approval, utcnow
-from bot.wiring import Services
+from bot.core.config import PipelineConfig, UnknownPipeline
+from bot.store.state import Approval, utcnow
+from bot.services import Services
 
 log = logging.getLogger(__name__)
 

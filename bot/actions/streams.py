@@ -17,7 +17,7 @@ from bot.actions.base import (
     pod_names,
     selector_string,
 )
-from bot.config import PipelineConfig
+from bot.core.config import PipelineConfig
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 # The runbook's SEV2 values (`kubectl set env deployment/pii-masking KAFKA_BATCH_SIZE=1000000 KAFKA_LINGER_MS=200`).

@@ -6,10 +6,10 @@ from datetime import date
 from typing import Any
 
 from bot.actions.base import Action, ActionContext, ActionError, ActionFailed, ActionResult, Preview
-from bot.backups import BackupError, describe_dates, list_backup_dates, parse_backup_date, read_topic_backup
+from bot.backups.topics import BackupError, describe_dates, list_backup_dates, parse_backup_date, read_topic_backup
 from bot.checks.base import plural
 from bot.clients.base import TopicInfo
-from bot.config import PipelineConfig
+from bot.core.config import PipelineConfig
 
 
 def _topic_line(topic: dict[str, Any]) -> str:

@@ -13,8 +13,8 @@ from bot.checks import kube as _kube  # noqa: F401
 from bot.checks import warehouse as _warehouse  # noqa: F401
 from bot.checks.base import CHECK_NAMES, REGISTRY, CheckContext, PipelineClients, applicable_checks
 from bot.clients.base import BackendError
-from bot.config import PipelineConfig
-from bot.results import CheckResult, HealthReport, Status
+from bot.core.config import PipelineConfig
+from bot.core.results import CheckResult, HealthReport, Status
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.checks.base import CheckContext, check, plural
 from bot.clients.base import BackendError
-from bot.durations import format_duration
-from bot.results import CheckResult, Finding, Status, worst
+from bot.core.durations import format_duration
+from bot.core.results import CheckResult, Finding, Status, worst
 
 MSK_STATES = {
     "ACTIVE": Status.OK,

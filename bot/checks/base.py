@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.clients.base import Aws, BackendError, KafkaAdmin, Kube, Warehouse
-from bot.config import PipelineConfig
-from bot.results import CheckResult
+from bot.core.config import PipelineConfig
+from bot.core.results import CheckResult
 
 CHECK_NAMES = (
     "msk_cluster",

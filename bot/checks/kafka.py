@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from bot.checks.base import CheckContext, check, fmt_int, plural
 from bot.clients.base import TopicPartition
-from bot.config import Thresholds
-from bot.results import CheckResult, Finding, Status, worst
+from bot.core.config import Thresholds
+from bot.core.results import CheckResult, Finding, Status, worst
 
 WORST_PARTITIONS = 5
 

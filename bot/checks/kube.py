@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.checks.base import CheckContext, check, get_path, plural
-from bot.redact import redact_text
-from bot.results import CheckResult, Finding, Status, worst
+from bot.core.redaction import redact_text
+from bot.core.results import CheckResult, Finding, Status, worst
 
 BAD_WAITING_REASONS = {
     "CrashLoopBackOff",

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from bot.checks.base import CheckContext, check
 from bot.clients.warehouse import QueryError
-from bot.config import FreshnessRule
-from bot.durations import format_duration
-from bot.results import CheckResult, Finding, Status, worst
+from bot.core.config import FreshnessRule
+from bot.core.durations import format_duration
+from bot.core.results import CheckResult, Finding, Status, worst
 
 
 def freshness_status(age: timedelta, rule: FreshnessRule) -> Status:

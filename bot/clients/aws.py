@@ -12,8 +12,8 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.clients.base import Alarm, BackendError, MskCluster, Nodegroup, RedshiftCluster
-from bot.clients.redact import sensitive
-from bot.config import AwsSettings
+from bot.clients.sensitive import sensitive
+from bot.core.config import AwsSettings
 
 
 def _translate(exc: Exception, service: str, operation: str, missing: tuple[str, ...]) -> None:

@@ -1,6 +1,6 @@
 """What the domain needs from each backend, as Protocols, plus the plain records they return.
 
-Domain code (checks, actions, incidents) depends on these only; `bot.wiring` builds the real
+Domain code (checks, actions, incidents) depends on these only; `bot.services` builds the real
 adapters. Kubernetes objects travel as plain dicts in the API's own JSON shape (camelCase),
 which is what `kubectl get -o json` shows and what snapshots store.
 """

@@ -17,7 +17,7 @@ from confluent_kafka import TopicPartition as KafkaTopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewTopic, OffsetSpec
 
 from bot.clients.base import BackendError, SampledMessage, TopicInfo, TopicPartition
-from bot.config import KafkaSettings
+from bot.core.config import KafkaSettings
 
 log = logging.getLogger(__name__)
 _librdkafka_log = logging.getLogger("librdkafka")

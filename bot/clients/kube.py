@@ -13,8 +13,8 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from bot.clients.base import BackendError
-from bot.clients.redact import sensitive
-from bot.config import KubernetesSettings
+from bot.clients.sensitive import sensitive
+from bot.core.config import KubernetesSettings
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ from typing import Any
 import redshift_connector
 
 from bot.clients.base import BackendError, QueryResult
-from bot.config import RedshiftSettings
+from bot.core.config import RedshiftSettings
 
 CredentialsProvider = Callable[[str, str, str], tuple[str, str]]
 

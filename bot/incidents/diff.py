@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.checks.base import fmt_int, get_path
 from bot.incidents.snapshot import check_of
-from bot.results import Status
+from bot.core.results import Status
 
 
 @dataclass(frozen=True)

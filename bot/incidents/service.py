@@ -19,9 +19,9 @@ from bot.actions.service import ApprovalRecord, ApprovalState
 from bot.incidents.diff import Change, diff_snapshots
 from bot.incidents.severity import Severity
 from bot.incidents.snapshot import SummaryLine, summarize, take_snapshot
-from bot.redact import redact_text
-from bot.state import Approval, Incident, IncidentEvent, utcnow
-from bot.wiring import Services
+from bot.core.redaction import redact_text
+from bot.store.state import Approval, Incident, IncidentEvent, utcnow
+from bot.services import Services
 
 TITLE_MAX = 200
 _REF = re.compile(r"(?i)^(?:INC-?)(\d{1,9})$")

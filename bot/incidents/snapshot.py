@@ -24,12 +24,12 @@ from typing import Any
 from bot.checks.base import get_path
 from bot.checks.kube import BAD_WAITING_REASONS, connector_state, requested_state
 from bot.clients.base import Aws, BackendError, Kube
-from bot.clients.redact import sensitive
-from bot.config import PipelineConfig
-from bot.durations import format_duration
-from bot.redact import redact
-from bot.results import Status
-from bot.wiring import Services
+from bot.clients.sensitive import sensitive
+from bot.core.config import PipelineConfig
+from bot.core.durations import format_duration
+from bot.core.redaction import redact
+from bot.core.results import Status
+from bot.services import Services
 
 log = logging.getLogger(__name__)
 

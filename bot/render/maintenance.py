@@ -25,8 +25,8 @@ from bot.render.slack import (
     fit_lines,
 )
 from bot.render.text import format_clock, format_elapsed_ms, format_timestamp
-from bot.upgrades import MskVersions
-from bot.workflows.engine import StepView, WorkflowNote
+from bot.actions.upgrades import MskVersions
+from bot.actions.workflows import StepView, WorkflowNote
 
 ABORT_ACTION_ID = "workflow_abort"
 RESUME_PIPELINE_ACTION_ID = "maintenance_resume_pipeline"

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block, DividerBlock
 
-from bot.durations import format_duration
+from bot.core.durations import format_duration
 from bot.render.slack import (
     MAX_BLOCKS,
     SECTION_TEXT_MAX,

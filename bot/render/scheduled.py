@@ -13,10 +13,10 @@ from datetime import date, datetime, timedelta
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock, PlainTextObject
 
-from bot.alarms import EnsureResult
+from bot.alarms.runbook_alarms import EnsureResult
 from bot.checks.base import plural
-from bot.durations import format_duration
-from bot.nightly_backup import BackupRun
+from bot.core.durations import format_duration
+from bot.backups.nightly import BackupRun
 from bot.render.slack import (
     MAX_BLOCKS,
     SECTION_TEXT_MAX,
@@ -40,7 +40,7 @@ from bot.reports.performance import (
     PipelinePerformance,
 )
 from bot.reports.security import PipelineSecurity, SecurityReport
-from bot.results import Status, worst
+from bot.core.results import Status, worst
 
 ROTATE_CREDENTIALS_ACTION_ID = "request_rotate_credentials"
 # Lines of one list shown before "…and N more": a report is a summary, the details are a command away.

@@ -46,7 +46,7 @@ from bot.render.text import (
     sorted_alarms,
     unlisted_alarm_findings,
 )
-from bot.results import CheckResult, Finding, HealthReport, Status
+from bot.core.results import CheckResult, Finding, HealthReport, Status
 
 MAX_BLOCKS = 50
 SECTION_TEXT_MAX = SectionBlock.text_max_length  # 3000

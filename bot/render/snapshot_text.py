@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from bot.incidents.snapshot import check_of, summarize
-from bot.redact import redact_text
+from bot.core.redaction import redact_text
 from bot.render.text import check_label, fmt_int, format_table
 
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.durations import format_duration
-from bot.results import CheckResult, Finding, HealthReport, Status
+from bot.core.durations import format_duration
+from bot.core.results import CheckResult, Finding, HealthReport, Status
 
 CHECK_LABELS: dict[str, str] = {
     "msk_cluster": "MSK cluster",

@@ -15,13 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from bot.backups import BackupError
+from bot.backups.topics import BackupError
 from bot.checks.base import PipelineClients
 from bot.clients.base import BackendError
-from bot.config import PipelineConfig
-from bot.offsets_backup import OffsetsBackup, list_offsets_dates, read_offsets_backup
-from bot.results import Status, worst
-from bot.wiring import Services
+from bot.core.config import PipelineConfig
+from bot.backups.offsets import OffsetsBackup, list_offsets_dates, read_offsets_backup
+from bot.core.results import Status, worst
+from bot.services import Services
 
 DISK_NAMESPACE = "AWS/Kafka"
 DISK_METRIC = "KafkaDataLogsDiskUsed"

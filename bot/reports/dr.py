@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from bot.checks.base import PipelineClients
 from bot.clients.base import BackendError
-from bot.config import PipelineConfig
-from bot.results import Status
-from bot.wiring import Services
+from bot.core.config import PipelineConfig
+from bot.core.results import Status
+from bot.services import Services
 
 
 @dataclass

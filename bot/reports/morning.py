@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.clients.base import Alarm, BackendError
-from bot.results import HealthReport, Status, worst
-from bot.wiring import Services
+from bot.core.results import HealthReport, Status, worst
+from bot.services import Services
 
 OVERNIGHT = timedelta(hours=24)
 

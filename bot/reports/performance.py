@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from bot.clients.base import BackendError
-from bot.config import FreshnessRule
-from bot.wiring import Services
+from bot.core.config import FreshnessRule
+from bot.services import Services
 
 # Performance Tuning Guide → Baseline Metrics.
 BASELINE_RECORDS_PER_SECOND = 100_000

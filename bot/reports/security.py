@@ -14,9 +14,9 @@ from typing import Any
 from bot.actions.connect import ROTATED_AT
 from bot.checks.base import PipelineClients
 from bot.clients.base import BackendError
-from bot.config import PipelineConfig
-from bot.results import Status, worst
-from bot.wiring import Services
+from bot.core.config import PipelineConfig
+from bot.core.results import Status, worst
+from bot.services import Services
 
 LAST_USED_TAG = "LastUsed"
 

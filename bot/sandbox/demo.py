@@ -26,7 +26,7 @@ from confluent_kafka import TopicPartition as KafkaTopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 # The runbook's two alarms, seeded exactly as `/cdc alarms ensure` creates them.
-from bot.alarms import RUNBOOK_ALARMS
+from bot.alarms.runbook_alarms import RUNBOOK_ALARMS
 from bot.sandbox.aws_local import SANDBOX_CREDENTIALS, LocalAws
 from bot.sandbox.fake_kube import FakeKubeServer
 from bot.sandbox.kafka_local import LocalKafka

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from bot.results import HealthReport
+from bot.core.results import HealthReport
 
 COMMANDS = Counter("cdc_bot_commands_total", "Slash commands handled", ["subcommand", "outcome"])
 CHECK_DURATION = Histogram(

@@ -17,10 +17,10 @@ from prometheus_client import make_wsgi_app
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.app import create_app
-from bot.clients.slack import make_web_client
-from bot.config import Config
-from bot.wiring import Services
+from bot.app.bolt import create_app
+from bot.slack.client import make_web_client
+from bot.core.config import Config
+from bot.services import Services
 
 log = logging.getLogger(__name__)
 

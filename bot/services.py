@@ -20,10 +20,10 @@ from bot.clients.aws import Boto3Aws
 from bot.clients.kafka import ConfluentKafkaAdmin
 from bot.clients.kube import KubernetesClient
 from bot.clients.warehouse import RedshiftWarehouse
-from bot.config import Config, PipelineConfig
-from bot.metrics import observe_report
-from bot.results import HealthReport
-from bot.state import StateStore
+from bot.core.config import Config, PipelineConfig
+from bot.core.metrics import observe_report
+from bot.core.results import HealthReport
+from bot.store.state import StateStore
 
 ClientFactory = Callable[[PipelineConfig, float], PipelineClients]
 

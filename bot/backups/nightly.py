@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.backups import dumps, write_topic_backup
+from bot.backups.topics import dumps, write_topic_backup
 from bot.checks.base import PipelineClients
 from bot.clients.base import BackendError, TopicInfo, TopicPartition
-from bot.config import PipelineConfig
-from bot.offsets_backup import write_offsets_backup
+from bot.core.config import PipelineConfig
+from bot.backups.offsets import write_offsets_backup
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def run_backup(
             TopicInfo(t.name, t.partitions, t.replication_factor, dict(configs.get(t.name, {})))
             for t in topics.values()
         ]
-        # bot.backups' own writer, so the recreate-topics action reads exactly what is written here.
+        # bot.backups.topics' own writer, so the recreate-topics action reads exactly what is written here.
         run.topics_key = write_topic_backup(aws, backups.bucket, backups.prefix, pipeline.name, infos, now, run.day)
         run.topics_size = len(dumps(pipeline.name, infos, now))
         run.topics = len(infos)

@@ -11,11 +11,11 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from bot.config import Config, ConfigError, UnknownPipeline, load_config, resolve_config_path
-from bot.durations import parse_duration
-from bot.results import Status
+from bot.core.config import Config, ConfigError, UnknownPipeline, load_config, resolve_config_path
+from bot.core.durations import parse_duration
+from bot.core.results import Status
 
-# The same names as bot.scheduled_reports.REPORT_KINDS (kept literal: importing that module is slow).
+# The same names as bot.render.report_messages.REPORT_KINDS (kept literal: importing that module is slow).
 REPORT_KINDS = ("morning", "weekly-performance", "capacity", "backups", "security", "dr")
 
 
@@ -109,7 +109,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.checks import UnknownCheck
     from bot.render.text import health_report_text
-    from bot.wiring import Services
+    from bot.services import Services
 
     config = _load(args.config)
     try:
@@ -137,8 +137,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bot.scheduled_reports import report_message, report_text
-    from bot.wiring import Services
+    from bot.render.report_messages import report_message, report_text
+    from bot.services import Services
 
     config = _load(args.config)
     if args.post and not os.environ.get("SLACK_BOT_TOKEN"):
@@ -147,8 +147,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     services = Services.create(config)
     try:
         if args.post:
-            from bot.clients.slack import make_web_client
-            from bot.clients.slack_reports import post_report
+            from bot.slack.client import make_web_client
+            from bot.slack.posting import post_report
 
             message = report_message(services, args.kind, args.pipeline)
             ts = post_report(make_web_client(), config.slack.ops_channel, message)
@@ -162,9 +162,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from bot.nightly_backup import run_backup
+    from bot.backups.nightly import run_backup
     from bot.render.scheduled import backup_run_lines
-    from bot.wiring import Services
+    from bot.services import Services
 
     config = _load(args.config)
     services = Services.create(config)
@@ -218,7 +218,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 def _demo(config_path: str) -> int:
     from bot.render.reports import morning_report_text
     from bot.reports.morning import build_morning_report
-    from bot.wiring import Services
+    from bot.services import Services
 
     config = load_config(config_path)
     services = Services.create(config, database_url="sqlite://")
@@ -233,14 +233,14 @@ def _demo(config_path: str) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from bot.server import serve
+    from bot.app.server import serve
 
     config = _load(args.config)
     return serve(config, host=args.host, port=args.port, scheduler=not args.no_scheduler)
 
 
 def cmd_shell(args: argparse.Namespace) -> int:
-    from bot.shell import run_shell
+    from bot.app.shell import run_shell
 
     config = _load(args.config)
     return run_shell(config, user_id=args.user)

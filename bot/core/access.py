@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
-from bot.config import AccessSettings
+from bot.core.config import AccessSettings
 
 log = logging.getLogger(__name__)
 

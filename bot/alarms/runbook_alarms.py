@@ -4,7 +4,7 @@ The definitions are the runbook's `aws cloudwatch put-metric-alarm` commands fie
 that neither has dimensions: `MSK-HighCPU` watches a `CpuUser` series without `Cluster Name` /
 `Broker ID`, which MSK itself does not publish, so on a real cluster it stays INSUFFICIENT_DATA
 until someone adds dimensions; `CDC-HighConsumerLag` gets its dimensionless series from
-`bot.lag_metric`.
+`bot.alarms.lag_metric`.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.state import Approval, StateStore, Workflow, utcnow
+from bot.store.state import Approval, StateStore, Workflow, utcnow
 
 
 class WorkflowStatus(StrEnum):

@@ -7,9 +7,9 @@ import logging
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.access import AccessPolicy, slack_group_resolver
-from bot.clients.slack import make_web_client
-from bot.wiring import Services
+from bot.core.access import AccessPolicy, slack_group_resolver
+from bot.slack.client import make_web_client
+from bot.services import Services
 from commands import register_all
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The consumer-offsets backup format, written by the nightly backup next to the topic backup (`bot.backups`).
+"""The consumer-offsets backup format, written by the nightly backup next to the topic backup (`bot.backups.topics`).
 
 One JSON object per day at `s3://{backups.bucket}/{backups.prefix}offsets-YYYYMMDD.json`:
 
@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.backups import as_utc, dated_objects, parse_backup_file, read_dated_object
+from bot.backups.topics import as_utc, dated_objects, parse_backup_file, read_dated_object
 from bot.clients.base import Aws, TopicPartition
 
 OFFSETS_KEY_PATTERN = re.compile(r"offsets-(\d{8})\.json$")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from bot.checks.base import PipelineClients
 from bot.checks.kafka import GroupLag, PartitionLag
 from bot.clients.base import TopicPartition
-from bot.config import PipelineConfig
+from bot.core.config import PipelineConfig
 
 NAMESPACE = "CustomMetrics/CDC"
 METRIC = "ConsumerLag"

@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.actions.base import ActionContext, ActionError, ActionFailed, ActionInterrupted, ActionResult
 from bot.clients.base import BackendError
-from bot.config import Config
-from bot.results import HealthReport
-from bot.state import Workflow, utcnow
-from bot.workflows.store import (
+from bot.core.config import Config
+from bot.core.results import HealthReport
+from bot.store.state import Workflow, utcnow
+from bot.store.workflows import (
     StepState,
     WorkflowRecord,
     WorkflowStatus,
@@ -46,7 +46,7 @@ from bot.workflows.store import (
 )
 
 if TYPE_CHECKING:
-    from bot.wiring import Services
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -16,13 +16,13 @@ from typing import Any
 
 from slack_bolt.request import BoltRequest
 
-from bot.app import create_app
-from bot.clients.slack import make_web_client
-from bot.config import Config
+from bot.app.bolt import create_app
+from bot.slack.client import make_web_client
+from bot.core.config import Config
 from bot.render.text import block_buttons, blocks_to_text
 from bot.sandbox.fake_slack import FakeSlackServer, RecordedCall
 from bot.sandbox.slack_signing import block_actions_body, sign, slash_command_body
-from bot.wiring import Services
+from bot.services import Services
 
 SHELL_SECRET = "cdc-bot-shell"
 CHANNEL = "C0OPS"

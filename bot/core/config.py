@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.durations import format_duration, parse_duration
+from bot.core.durations import format_duration, parse_duration
 
 DEFAULT_CONFIG_PATH = "cdc-bot.yml"
 

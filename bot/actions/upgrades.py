@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from bot.checks.base import PipelineClients, get_path
 from bot.clients.base import BackendError
-from bot.config import PipelineConfig
+from bot.core.config import PipelineConfig
 
 # KIP-896: Kafka 4.0 brokers accept clients from 2.1 on.
 KAFKA4_MIN_CLIENT = (2, 1)

@@ -28,7 +28,7 @@ from bot.reports.capacity import build_capacity_report
 from bot.reports.dr import build_dr_report
 from bot.reports.performance import build_performance_report
 from bot.reports.security import build_security_report
-from bot.wiring import Services
+from bot.services import Services
 
 Build = Callable[..., Any]
 View = Callable[[Any, str, bool], ReportView]
