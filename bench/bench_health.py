@@ -23,6 +23,8 @@ import threading
 import time
 from pathlib import Path
 
+from bot.app.wiring import build_services
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.core.config import Config  # noqa: E402
@@ -179,7 +181,7 @@ def main() -> None:
     print("starting the sandbox …", flush=True)
     with Sandbox() as sandbox:
         config = Config.model_validate(sandbox.config())
-        services = Services.create(config, database_url="sqlite://")
+        services = build_services(config, database_url="sqlite://")
         bench_concurrency(services, args.runs)
         with tempfile.TemporaryDirectory() as tmp:
             bench_ack(str(sandbox.write_config(Path(tmp) / "bench.yml")), args.requests, args.rounds)

@@ -1,7 +1,9 @@
-"""The composition root: the one place that builds real backend clients.
+"""The services facade: what features need at run time (config, state store, per-pipeline clients).
 
 Slack, the scheduler and the CLI all get their services from `Services`, so `/cdc health`,
-the 9:00 report and `cdc-bot check` run the same code against the same clients.
+the 9:00 report and `cdc-bot check` run the same code against the same clients. It is built in
+one place, `bot.app.wiring`, which injects the client factory and the check runner: this module
+imports no adapter and no feature.
 """
 
 from __future__ import annotations
@@ -14,12 +16,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
-from bot.checks import PipelineClients, run_checks
-from bot.clients.aws import Boto3Aws
-from bot.clients.kafka import ConfluentKafkaAdmin
-from bot.clients.kube import KubernetesClient
-from bot.clients.warehouse import RedshiftWarehouse
+from bot.clients.base import PipelineClients
 from bot.core.config import Config, PipelineConfig
 from bot.core.metrics import observe_report
 from bot.core.results import HealthReport
@@ -28,17 +27,12 @@ from bot.store.state import StateStore
 ClientFactory = Callable[[PipelineConfig, float], PipelineClients]
 
 
-def build_pipeline_clients(pipeline: PipelineConfig, timeout: float) -> PipelineClients:
-    aws = Boto3Aws(pipeline.region, timeout=timeout, settings=pipeline.aws)
-    warehouse = None
-    if pipeline.redshift is not None:
-        warehouse = RedshiftWarehouse(pipeline.redshift, timeout=timeout, iam_credentials=aws.redshift_credentials)
-    return PipelineClients(
-        kafka=ConfluentKafkaAdmin(pipeline.kafka, pipeline.region, timeout=timeout),
-        aws=aws,
-        kube=KubernetesClient(pipeline.kubernetes, timeout=timeout),
-        warehouse=warehouse,
-    )
+class CheckRunner(Protocol):
+    """Runs the named checks (all applicable ones when None) of a pipeline under one deadline."""
+
+    def __call__(
+        self, pipeline: PipelineConfig, clients: PipelineClients, names: Iterable[str] | None, timeout: float
+    ) -> HealthReport: ...
 
 
 @dataclass
@@ -47,7 +41,8 @@ class Services:
 
     config: Config
     store: StateStore
-    client_factory: ClientFactory = build_pipeline_clients
+    client_factory: ClientFactory
+    check_runner: CheckRunner
     _clients: dict[str, PipelineClients] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _in_flight: dict[tuple[str, tuple[str, ...], float], Future[HealthReport]] = field(default_factory=dict, init=False)
@@ -62,14 +57,6 @@ class Services:
     )
     # Set by close(): long-running work (workflows) stops at its next poll and leaves its state to resume.
     stopped: threading.Event = field(default_factory=threading.Event, init=False)
-
-    @classmethod
-    def create(
-        cls, config: Config, database_url: str | None = None, client_factory: ClientFactory | None = None
-    ) -> Services:
-        return cls(
-            config=config, store=StateStore(database_url), client_factory=client_factory or build_pipeline_clients
-        )
 
     def close(self) -> None:
         """Shutting down: running workflows stop at their next poll and release their leases."""
@@ -109,7 +96,7 @@ class Services:
         if not owner:
             return future.result()
         try:
-            report = run_checks(pipeline, self.clients(pipeline), names, timeout=seconds)
+            report = self.check_runner(pipeline, self.clients(pipeline), names, seconds)
             observe_report(report)
             future.set_result(report)
             return report

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from bot.core.access import Role
 from bot.actions import ACTIONS, ActionError
 from bot.actions.service import request_action
+from bot.core.access import Role
 from bot.render.approvals import render_action_list, render_audit
 from bot.render.slack import render_error
 from commands.approvals import SlackApprovalPublisher

@@ -14,14 +14,14 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.core.access import AccessPolicy
 from bot.actions.service import ApprovalPublisher, ApprovalRecord, ApprovalService, Decision
+from bot.actions.workflows import StepView, WorkflowNote
+from bot.core.access import AccessPolicy
+from bot.core.results import HealthReport
 from bot.render.approvals import APPROVE_ACTION_ID, DENY_ACTION_ID, decision_notice, render_approval
 from bot.render.maintenance import render_workflow_note, render_workflow_step
 from bot.render.slack import SlackMessage, render_health_report
-from bot.core.results import HealthReport
 from bot.services import Services
-from bot.actions.workflows import StepView, WorkflowNote
 from bot.store.workflows import WorkflowRecord
 
 log = logging.getLogger(__name__)

@@ -18,15 +18,16 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.access import AccessPolicy, Role
 from bot.actions import ActionError
 from bot.actions.service import request_action
 from bot.clients.base import BackendError
+from bot.core.access import AccessPolicy, Role
 from bot.core.config import UnknownPipeline
+from bot.core.redaction import redact
+from bot.core.results import CheckResult, HealthReport
 from bot.incidents.service import Choice, EventKind, IncidentError, IncidentRecord, IncidentService
 from bot.incidents.severity import Button, Severity, StepKind, find_button
 from bot.incidents.verify import DEFAULT_COUNT, VerifyError, parse_count, verify_data_flow
-from bot.core.redaction import redact
 from bot.render.incidents import (
     AFFECTED_INPUT,
     DECLARE_CALLBACK_ID,
@@ -58,7 +59,6 @@ from bot.render.incidents import (
 )
 from bot.render.slack import SlackMessage, render_check_detail, render_error, render_health_report
 from bot.render.text import check_label
-from bot.core.results import CheckResult, HealthReport
 from bot.services import Services
 from commands.approvals import SlackApprovalPublisher
 from commands.router import CdcRouter, CommandContext

@@ -13,16 +13,16 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.core.access import AccessPolicy, Role
 from bot.actions import ACTIONS, ActionError
 from bot.actions.maintenance import END, START, START_USAGE, maintenance_status, split_start_words
 from bot.actions.service import ApprovalService, action_context, request_action
+from bot.actions.workflows import WorkflowSweeper
+from bot.core.access import AccessPolicy, Role
 from bot.core.config import UnknownPipeline
 from bot.core.durations import format_duration
 from bot.render.maintenance import ABORT_ACTION_ID, RESUME_PIPELINE_ACTION_ID, render_maintenance_status
 from bot.render.slack import render_error
 from bot.services import Services
-from bot.actions.workflows import WorkflowSweeper
 from bot.store.workflows import get_workflow, request_abort
 from commands.approvals import SlackApprovalPublisher
 from commands.router import CdcRouter, CommandContext

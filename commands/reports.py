@@ -8,17 +8,17 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.core.access import AccessPolicy, Role
 from bot.actions import ActionError
 from bot.actions.service import request_action
 from bot.alarms.runbook_alarms import ensure_alarms
-from bot.slack.posting import upload_files_to_thread
+from bot.core.access import AccessPolicy, Role
 from bot.core.config import UnknownPipeline
+from bot.render.report_messages import REPORT_KINDS, UnknownReport, get_kind, report_message
 from bot.render.scheduled import ROTATE_CREDENTIALS_ACTION_ID, render_alarms_ensure, render_schedule
 from bot.render.slack import render_error
 from bot.render.text import format_timestamp
-from bot.render.report_messages import REPORT_KINDS, UnknownReport, get_kind, report_message
 from bot.services import Services
+from bot.slack.posting import upload_files_to_thread
 from commands.approvals import SlackApprovalPublisher
 from commands.router import CdcRouter, CommandContext
 from scheduler import schedule_overview

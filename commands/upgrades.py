@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.actions import ActionError
 from bot.actions.service import request_action
+from bot.actions.upgrades import msk_versions
 from bot.render.maintenance import render_msk_versions
 from bot.render.slack import render_error
-from bot.actions.upgrades import msk_versions
 from commands.approvals import SlackApprovalPublisher
 from commands.router import CdcRouter, CommandContext
 

@@ -24,10 +24,10 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 
-from bot.slack.posting import post_report
 from bot.render.scheduled import ReportMessage
 from bot.render.slack import SlackMessage
 from bot.services import Services
+from bot.slack.posting import post_report
 from scheduler.jobs import (
     GRACE_OVERRIDES,
     INSTANCE_ID,

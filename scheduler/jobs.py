@@ -177,8 +177,8 @@ def expire_approvals_job(lease: str) -> int:
     so (and drop its buttons) when nobody presses. Expiry is a compare-and-set, so a sweep racing
     a press, or a former leader's last sweep, cannot expire a request twice.
     """
-    from bot.core.access import AccessPolicy
     from bot.actions.service import ApprovalService
+    from bot.core.access import AccessPolicy
     from commands.approvals import SlackApprovalPublisher
 
     runtime = _RUNTIMES.get(lease)
@@ -195,8 +195,8 @@ def expire_approvals_job(lease: str) -> int:
 
 def publish_lag_job(lease: str) -> None:
     """Consumer lag of every pipeline to CloudWatch; a failing pipeline does not stop the others."""
-    from bot.clients.base import BackendError
     from bot.alarms.lag_metric import publish_lag
+    from bot.clients.base import BackendError
 
     runtime = _RUNTIMES.get(lease)
     if runtime is None:

@@ -17,13 +17,14 @@ from typing import Any
 import pytest
 
 from bot.app.bolt import create_app
-from bot.slack.client import make_web_client
+from bot.app.server import make_wsgi
+from bot.app.wiring import build_services
 from bot.core.config import Config
 from bot.sandbox.demo import Sandbox
 from bot.sandbox.fake_slack import FakeSlackServer
 from bot.sandbox.slack_signing import block_actions_body, post_signed, slash_command_body
-from bot.app.server import make_wsgi
 from bot.services import Services
+from bot.slack.client import make_web_client
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
@@ -59,7 +60,7 @@ def make_config(sandbox: Sandbox) -> Callable[..., Config]:
 @pytest.fixture
 def make_services(make_config: Callable[..., Config], tmp_path: Any) -> Callable[..., Services]:
     def build(pipeline: dict[str, Any] | None = None, **top: Any) -> Services:
-        return Services.create(make_config(pipeline, **top), database_url=f"sqlite:///{tmp_path}/state.db")
+        return build_services(make_config(pipeline, **top), database_url=f"sqlite:///{tmp_path}/state.db")
 
     return build
 

@@ -23,13 +23,14 @@ from sqlalchemy import update
 
 from bot.actions.base import fingerprint_changes
 from bot.actions.service import ApprovalRecord, ApprovalState, request_action
+from bot.app.wiring import build_services
 from bot.backups.topics import list_backup_dates, parse_backup_date, read_topic_backup, write_topic_backup
 from bot.clients.base import TopicInfo
 from bot.core.config import Config
 from bot.sandbox.demo import EKS_CLUSTER, MSK_ROLE, Sandbox, aws_session, connector_status
 from bot.sandbox.fake_kube import FakeKubeServer
-from bot.store.state import Approval
 from bot.services import Services
+from bot.store.state import Approval
 from commands.approvals import SlackApprovalPublisher
 from scheduler.jobs import expire_approvals_job, register_runtime, register_slack_client, unregister_runtime
 from tests.conftest import BotServer
@@ -729,8 +730,8 @@ def test_two_bots_on_one_postgresql_database_run_once(
     name = unique("streams")
     put_deployment(sandbox.kube, name)
     config = make_config({"kubernetes": {"namespace": NS, "streams_deployment": name}}, actions=FAST)
-    first = Flow(start_bot(Services.create(config, database_url=PG_URL)))
-    second = Flow(start_bot(Services.create(config, database_url=PG_URL)))
+    first = Flow(start_bot(build_services(config, database_url=PG_URL)))
+    second = Flow(start_bot(build_services(config, database_url=PG_URL)))
     posted = first.request("restart-streams")
     presses = [(first, APPROVER), (second, LEAD), (second, APPROVER), (first, LEAD)]
     barrier = threading.Barrier(len(presses))
@@ -768,7 +769,7 @@ def test_progress_is_shown_while_a_rollout_is_waited_for(
         config = make_config(
             {"kubernetes": {"kubeconfig": str(kubeconfig), "context": "slow", "namespace": NS}}, actions=FAST
         )
-        f = Flow(start_bot(Services.create(config, database_url=f"sqlite:///{tmp_path}/slow.db")))
+        f = Flow(start_bot(build_services(config, database_url=f"sqlite:///{tmp_path}/slow.db")))
         posted = f.request("restart-streams")
         f.press(posted, APPROVER)
         record = f.wait_final(posted.id)

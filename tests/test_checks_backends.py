@@ -11,8 +11,8 @@ import pytest
 import yaml
 from confluent_kafka import Producer
 
-from bot.checks.base import CHECK_NAMES
 from bot.app.cli import main
+from bot.checks.base import CHECK_NAMES
 from bot.clients.base import TopicInfo
 from bot.clients.kafka import ConfluentKafkaAdmin
 from bot.core.config import KafkaSettings

@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 
 from bot.checks import run_checks
-from bot.checks.base import REGISTRY, PipelineClients
+from bot.checks.base import REGISTRY
 from bot.checks.kafka import evaluate_lag
 from bot.checks.warehouse import freshness_status
+from bot.clients.base import PipelineClients
 from bot.core.config import FreshnessRule, KafkaSettings, PipelineConfig, Thresholds
 from bot.core.durations import format_duration, parse_duration
 from bot.core.results import CheckResult, Status, worst

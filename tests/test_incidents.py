@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 
 from bot.clients.base import SampledMessage
+from bot.core.redaction import REDACTED, redact, redact_text
 from bot.incidents.diff import diff_snapshots
 from bot.incidents.service import IncidentService, parse_ref
 from bot.incidents.severity import Severity
 from bot.incidents.verify import shape
-from bot.core.redaction import REDACTED, redact, redact_text
 from bot.sandbox.demo import (
     CONNECT_CLUSTER,
     CONNECTOR,

@@ -30,13 +30,13 @@ from bot.actions.maintenance import split_start_words
 from bot.actions.service import ApprovalRecord, ApprovalState
 from bot.app.bolt import create_app
 from bot.app.cli import main
-from bot.slack.client import make_web_client
-from bot.reports.morning import build_morning_report
+from bot.app.server import make_wsgi
 from bot.core.results import Status
+from bot.reports.morning import build_morning_report
 from bot.sandbox.demo import Sandbox, connector_status, seed_kafka
 from bot.sandbox.fake_slack import FakeSlackServer
-from bot.app.server import make_wsgi
 from bot.services import Services
+from bot.slack.client import make_web_client
 from bot.store.workflows import get_workflow, lease_name
 from tests.conftest import SIGNING_SECRET, BotServer, _serve_until_closed
 
@@ -315,9 +315,9 @@ def is_approval(call: Any) -> bool:
 
 
 def request(bot: Bot, text: str, user: str = OPERATOR) -> ApprovalRecord:
-    slack = bot.app.server.slack
+    slack = bot.server.slack
     before = len([c for c in slack.calls_to("chat.postMessage") if is_approval(c)])
-    status, _ = bot.app.server.command(text, user_id=user)
+    status, _ = bot.server.command(text, user_id=user)
     assert status == 200
     posted = slack.wait_for("chat.postMessage", count=before + 1, timeout=10, predicate=is_approval)[-1]
     approval_id = next(e["value"] for b in posted.args["blocks"] if b["type"] == "actions" for e in b["elements"])
@@ -332,7 +332,7 @@ def _record(bot: Bot, approval_id: str) -> ApprovalRecord:
 
 def approve(bot: Bot, approval: ApprovalRecord, user: str = APPROVER) -> None:
     assert approval.message_ts
-    assert bot.app.server.press("approval_approve", approval.id, user, approval.message_ts)[0] == 200
+    assert bot.server.press("approval_approve", approval.id, user, approval.message_ts)[0] == 200
 
 
 def wait_for(probe: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
@@ -350,7 +350,7 @@ def wait_final(bot: Bot, approval_id: str, timeout: float = 20.0) -> ApprovalRec
         lambda: (r := _record(bot, approval_id)).state.value in FINAL and r, timeout, f"approval {approval_id} final"
     )
     # The final chat.update of the approval message lands just after the state is stored.
-    slack = bot.app.server.slack
+    slack = bot.server.slack
     headers = {"succeeded": "Done", "failed": "Failed", "drifted": "Not run"}
     slack.wait_for(
         "chat.update",
@@ -403,7 +403,7 @@ def test_start_drain_end_cycle_on_real_backends(
 ) -> None:
     pipeline, masking = world()
     bot = bots(services_for(make_services, pipeline))
-    slack = bot.app.server.slack
+    slack = bot.server.slack
 
     start = request(bot, f"maintenance start Oracle patching --duration 2h {bot.services.config.pipeline().name}")
     preview = blocks_text(slack.message(CHANNEL, start.message_ts))  # type: ignore[arg-type]
@@ -468,10 +468,10 @@ def test_start_drain_end_cycle_on_real_backends(
     assert morning.check("kubernetes_workloads").status is Status.OK  # type: ignore[union-attr]
     assert any("Oracle patching" in n for n in morning.notes)
 
-    bot.app.server.command("maintenance status")
+    bot.server.command("maintenance status")
     status = slack.wait_for("chat.postMessage", predicate=lambda c: "Maintenance window open on" in c.args["text"])
     assert "Oracle patching" in json.dumps(status[-1].args["blocks"])
-    bot.app.server.command("maintenance start again")
+    bot.server.command("maintenance start again")
     slack.wait_for("response_url", predicate=lambda c: "A maintenance window is already open" in json.dumps(c.args))
 
     # End: resume, scale back to the 3 recorded at start, clear the ConfigMap, verify, report.
@@ -490,7 +490,7 @@ def test_start_drain_end_cycle_on_real_backends(
     assert len(end_steps) == 5 and all(":white_check_mark:" in blocks_text(m) for m in end_steps)
     assert "data flows: connector RUNNING" in blocks_text(end_steps[3])
     assert any("Post-maintenance check: sandbox" in m.get("text", "") for m in end_thread)
-    bot.app.server.command("maintenance status")
+    bot.server.command("maintenance status")
     slack.wait_for("chat.postMessage", predicate=lambda c: "No maintenance window on sandbox" in c.args["text"])
 
 
@@ -555,7 +555,7 @@ def test_abort_during_the_drain_says_where_things_stand_and_offers_the_way_back(
 ) -> None:
     pipeline, masking = world()
     bot = bots(services_for(make_services, pipeline))
-    slack = bot.app.server.slack
+    slack = bot.server.slack
     start = request(bot, "maintenance start")
     approve(bot, start)
     wait_step(bot.services, start.id, "drain")
@@ -565,9 +565,9 @@ def test_abort_during_the_drain_says_where_things_stand_and_offers_the_way_back(
         "the Abort button",
     )
     assert button(drain, "workflow_abort") == start.id
-    bot.app.server.press("workflow_abort", start.id, STRANGER, drain["ts"])
+    bot.server.press("workflow_abort", start.id, STRANGER, drain["ts"])
     slack.wait_for("response_url", predicate=lambda c: "Only operators" in json.dumps(c.args))
-    bot.app.server.press("workflow_abort", start.id, OPERATOR, drain["ts"])
+    bot.server.press("workflow_abort", start.id, OPERATOR, drain["ts"])
 
     record = wait_final(bot, start.id)
     assert record.state is ApprovalState.FAILED
@@ -594,7 +594,7 @@ def test_abort_during_the_drain_says_where_things_stand_and_offers_the_way_back(
 
     # "Resume pipeline" asks for `maintenance end` in the same thread; approved, it puts things back.
     before = len([c for c in slack.calls_to("chat.postMessage") if is_approval(c)])
-    bot.app.server.press("maintenance_resume_pipeline", start.id, OPERATOR, note["ts"])
+    bot.server.press("maintenance_resume_pipeline", start.id, OPERATOR, note["ts"])
     posted = slack.wait_for("chat.postMessage", count=before + 1, predicate=is_approval)[-1]
     assert posted.args["thread_ts"] == start.message_ts
     end = _record(bot, button(posted.args, "approval_approve"))
@@ -672,8 +672,8 @@ def test_a_window_past_its_end_time_is_flagged(sandbox: Sandbox, make_services: 
 
 
 def test_workflow_messages_stay_within_slack_limits() -> None:
-    from bot.render.maintenance import render_workflow_note, render_workflow_step
     from bot.actions.workflows import StepView, WorkflowNote
+    from bot.render.maintenance import render_workflow_note, render_workflow_step
     from tests.test_render import assert_within_limits
 
     now = datetime.now(UTC)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, PlainTextObject, SectionBlock
 
+from bot.core.results import CheckResult, Finding, HealthReport, Status
 from bot.render import (
     SlackMessage,
     block_buttons,
@@ -27,7 +28,6 @@ from bot.render import (
     render_health_report,
     render_help,
 )
-from bot.core.results import CheckResult, Finding, HealthReport, Status
 
 GOLDEN = Path(__file__).parent / "golden"
 TZ = "Asia/Singapore"

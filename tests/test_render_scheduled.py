@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from bot.alarms.runbook_alarms import EnsureResult
-from bot.clients.base import TopicInfo
 from bot.backups.nightly import BackupRun
 from bot.backups.offsets import OffsetsBackup
+from bot.clients.base import TopicInfo
 from bot.render.charts import performance_chart
 from bot.render.scheduled import (
     backups_view,

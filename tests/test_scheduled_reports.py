@@ -17,15 +17,16 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from bot.alarms.lag_metric import publish_lag
 from bot.alarms.runbook_alarms import RUNBOOK_ALARMS, ensure_alarms
-from bot.backups.topics import TopicInfo, read_topic_backup, write_topic_backup
 from bot.app.cli import REPORT_KINDS as CLI_REPORT_KINDS
 from bot.app.cli import main as cli_main
-from bot.slack.client import make_web_client
-from bot.core.config import Config
-from bot.alarms.lag_metric import publish_lag
+from bot.app.wiring import build_services
 from bot.backups.nightly import run_backup
 from bot.backups.offsets import read_offsets_backup, write_offsets_backup
+from bot.backups.topics import TopicInfo, read_topic_backup, write_topic_backup
+from bot.core.config import Config
+from bot.render.report_messages import REPORT_KINDS, report_message, report_text
 from bot.reports.backup_check import build_backups_report
 from bot.reports.capacity import build_capacity_report
 from bot.reports.dr import build_dr_report
@@ -34,8 +35,8 @@ from bot.reports.security import build_security_report
 from bot.sandbox.demo import MSK_ROLE, REGION, Sandbox, aws_session, commit_offsets, seed_kafka
 from bot.sandbox.fake_slack import FakeSlackServer
 from bot.sandbox.kafka_local import LocalKafka
-from bot.render.report_messages import REPORT_KINDS, report_message, report_text
 from bot.services import Services
+from bot.slack.client import make_web_client
 from scheduler import slack_poster
 from scheduler.jobs import REPORTS, Outcome, run_due_report
 from tests.conftest import BotServer, _merge
@@ -494,7 +495,7 @@ def test_dr_check_reports_the_differences(sandbox: Sandbox, dr_broker: LocalKafk
         ),
     ]
     data["dr"] = {"primary": "prod", "secondary": "dr"}
-    services = Services.create(Config.model_validate(data), database_url=f"sqlite:///{tmp_path}/state.db")
+    services = build_services(Config.model_validate(data), database_url=f"sqlite:///{tmp_path}/state.db")
     report = build_dr_report(services)
     found = [(d.area, d.subject, d.primary, d.secondary) for d in report.differences]
     assert found == [

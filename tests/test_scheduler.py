@@ -9,10 +9,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.slack.client import make_web_client
+from bot.app.wiring import build_services
 from bot.sandbox.fake_slack import FakeSlackServer
-from bot.store.state import StateStore
 from bot.services import Services
+from bot.slack.client import make_web_client
 from scheduler import slack_poster, start_scheduler
 from scheduler.jobs import Outcome, build_morning, last_fire_time, run_due_report
 
@@ -66,7 +66,7 @@ def test_two_replicas_on_one_database_post_once(make_config: Callable[..., objec
     # Several replicas share PostgreSQL; a fresh schema-less key space per test via a unique report time.
     url = "postgresql://postgres@127.0.0.1:5432/test"
     config = make_config()
-    replicas = [Services(config=config, store=StateStore(url)) for _ in range(2)]  # type: ignore[arg-type]
+    replicas = [build_services(config, url) for _ in range(2)]  # type: ignore[arg-type]
     now = NINE_SGT.replace(year=2030) + timedelta(days=uuid.uuid4().int % 1000, seconds=3)
     outcomes: list[Outcome] = []
     barrier = threading.Barrier(2)

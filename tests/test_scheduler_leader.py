@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, inspect, text
 
-from bot.slack.client import make_web_client
+from bot.app.wiring import build_services
 from bot.core.config import Config
 from bot.sandbox.fake_slack import FakeSlackServer
+from bot.slack.client import make_web_client
 from bot.store.state import ReportRun, StateStore
-from bot.services import Services
 from scheduler import JobRunner, start_scheduler
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -86,7 +86,7 @@ def test_two_schedulers_one_leader_one_post(make_config: Callable[..., Config], 
     config = make_config(schedules=schedules)
     tag = uuid.uuid4().hex[:8]
     lease, table = f"test-scheduler-{tag}", f"test_jobs_{tag}"
-    replicas = [Services(config=config, store=StateStore(PG_URL)) for _ in range(2)]
+    replicas = [build_services(config, PG_URL) for _ in range(2)]
     # This test's own claim of "morning at that minute", in case the same minute ran before.
     scheduled = now.astimezone(SGT).replace(second=0, microsecond=0) - timedelta(minutes=1)
     with replicas[0].store.session() as session:

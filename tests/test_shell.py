@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from bot.core.config import Config
 from bot.app.shell import run_shell
+from bot.core.config import Config
 
 
 def _lines(*lines: str) -> Callable[[str], str]:

@@ -16,8 +16,8 @@ import pytest
 
 from bot.actions.rebuild import FORCE_REBUILD
 from bot.actions.service import ApprovalRecord, ApprovalState
-from bot.sandbox.fake_kube import FakeKubeServer
 from bot.actions.upgrades import evaluate_versions, version_key
+from bot.sandbox.fake_kube import FakeKubeServer
 from bot.services import Services
 from tests.conftest import BotServer
 

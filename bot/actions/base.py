@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.checks.base import PipelineClients
+from bot.clients.base import PipelineClients
 from bot.core.config import PipelineConfig
 
 if TYPE_CHECKING:

@@ -21,15 +21,15 @@ from typing import Any
 from bot.actions.base import Action, ActionContext, ActionError, ActionFailed, ActionResult, Preview
 from bot.actions.connect import get_connector, request_connector_state
 from bot.actions.streams import counts, get_deployment, scale_and_wait
+from bot.actions.workflows import Step, StepRun, StepView, WorkflowDefinition, run_workflow, step_views
+from bot.alarms.lag_metric import group_lags
 from bot.checks.base import MaintenanceWindow, applicable_checks, fmt_int, read_maintenance
 from bot.checks.kube import connector_state, requested_state
 from bot.clients.base import BackendError
 from bot.core.config import MaintenanceSettings, PipelineConfig
 from bot.core.durations import format_duration, parse_duration
-from bot.alarms.lag_metric import group_lags
 from bot.core.results import Status
 from bot.store.state import StateStore
-from bot.actions.workflows import Step, StepRun, StepView, WorkflowDefinition, run_workflow, step_views
 from bot.store.workflows import WorkflowRecord, WorkflowStatus, latest_workflows
 
 START = "maintenance-start"

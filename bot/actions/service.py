@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from bot.core.access import AccessPolicy, Role
 from bot.actions import ACTIONS, get_action
 from bot.actions.base import (
     Action,
@@ -38,9 +37,10 @@ from bot.actions.base import (
     fingerprint_changes,
 )
 from bot.clients.base import BackendError
+from bot.core.access import AccessPolicy, Role
 from bot.core.config import PipelineConfig, UnknownPipeline
-from bot.store.state import Approval, utcnow
 from bot.services import Services
+from bot.store.state import Approval, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.checks.base import PipelineClients, get_path
-from bot.clients.base import BackendError
+from bot.checks.base import get_path
+from bot.clients.base import BackendError, PipelineClients
 from bot.core.config import PipelineConfig
 
 # KIP-896: Kafka 4.0 brokers accept clients from 2.1 on.

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.checks.base import PipelineClients
 from bot.checks.kafka import GroupLag, PartitionLag
-from bot.clients.base import TopicPartition
+from bot.clients.base import PipelineClients, TopicPartition
 from bot.core.config import PipelineConfig
 
 NAMESPACE = "CustomMetrics/CDC"

@@ -8,8 +8,8 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.core.access import AccessPolicy, slack_group_resolver
-from bot.slack.client import make_web_client
 from bot.services import Services
+from bot.slack.client import make_web_client
 from commands import register_all
 
 log = logging.getLogger(__name__)

@@ -107,9 +107,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from bot.app.wiring import build_services
     from bot.checks import UnknownCheck
     from bot.render.text import health_report_text
-    from bot.services import Services
 
     config = _load(args.config)
     try:
@@ -120,7 +120,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"--timeout: {exc}", file=sys.stderr)
         return Status.UNKNOWN.exit_code
     # A one-off check keeps no state: an in-memory store, so no database file appears where it ran.
-    services = Services.create(config, database_url="sqlite://")
+    services = build_services(config, database_url="sqlite://")
     try:
         report = services.health(args.pipeline, args.names or None, timeout=timeout)
     except (UnknownPipeline, UnknownCheck) as exc:
@@ -137,14 +137,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from bot.app.wiring import build_services
     from bot.render.report_messages import report_message, report_text
-    from bot.services import Services
 
     config = _load(args.config)
     if args.post and not os.environ.get("SLACK_BOT_TOKEN"):
         print("--post needs SLACK_BOT_TOKEN (and SLACK_API_URL for a Slack other than slack.com)", file=sys.stderr)
         return 2
-    services = Services.create(config)
+    services = build_services(config)
     try:
         if args.post:
             from bot.slack.client import make_web_client
@@ -162,12 +162,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.app.wiring import build_services
     from bot.backups.nightly import run_backup
     from bot.render.scheduled import backup_run_lines
-    from bot.services import Services
 
     config = _load(args.config)
-    services = Services.create(config)
+    services = build_services(config)
     try:
         pipelines = [config.pipeline(name) for name in args.pipeline] if args.pipeline else config.pipelines
     except UnknownPipeline as exc:
@@ -216,12 +216,12 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def _demo(config_path: str) -> int:
+    from bot.app.wiring import build_services
     from bot.render.reports import morning_report_text
     from bot.reports.morning import build_morning_report
-    from bot.services import Services
 
     config = load_config(config_path)
-    services = Services.create(config, database_url="sqlite://")
+    services = build_services(config, database_url="sqlite://")
     print(f"sandbox ready: {config_path}\n")
     print("What the 9:00 morning report would post to #cdc-pipeline-ops:\n")
     print(morning_report_text(build_morning_report(services), tz=config.slack.timezone))

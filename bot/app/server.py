@@ -18,9 +18,10 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.app.bolt import create_app
-from bot.slack.client import make_web_client
+from bot.app.wiring import build_services
 from bot.core.config import Config
 from bot.services import Services
+from bot.slack.client import make_web_client
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def make_wsgi(services: Services, bolt_app: App | None) -> WSGIApp:
 def serve(config: Config, host: str = "0.0.0.0", port: int = 3000, scheduler: bool = True, threads: int = 32) -> int:
     from waitress.server import create_server
 
-    services = Services.create(config)
+    services = build_services(config)
     client = make_web_client()
     app_token = os.environ.get("SLACK_APP_TOKEN")
     signing_secret = os.environ.get("SLACK_SIGNING_SECRET")

@@ -17,12 +17,13 @@ from typing import Any
 from slack_bolt.request import BoltRequest
 
 from bot.app.bolt import create_app
-from bot.slack.client import make_web_client
+from bot.app.wiring import build_services
 from bot.core.config import Config
 from bot.render.text import block_buttons, blocks_to_text
 from bot.sandbox.fake_slack import FakeSlackServer, RecordedCall
 from bot.sandbox.slack_signing import block_actions_body, sign, slash_command_body
 from bot.services import Services
+from bot.slack.client import make_web_client
 
 SHELL_SECRET = "cdc-bot-shell"
 CHANNEL = "C0OPS"
@@ -172,7 +173,7 @@ def run_shell(
     input_fn: Callable[[str], str] = input,
     output: Callable[[str], None] = print,
 ) -> int:
-    services = Services.create(config)
+    services = build_services(config)
     session = ShellSession(services=services, user_id=user_id, output=output)
     interactive = sys.stdin.isatty() and input_fn is input
     output(f"cdc-bot shell · pipelines: {', '.join(config.pipeline_names)} · you are {user_id}")

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.backups.topics import dumps, write_topic_backup
-from bot.checks.base import PipelineClients
-from bot.clients.base import BackendError, TopicInfo, TopicPartition
-from bot.core.config import PipelineConfig
 from bot.backups.offsets import write_offsets_backup
+from bot.backups.topics import dumps, write_topic_backup
+from bot.clients.base import BackendError, PipelineClients, TopicInfo, TopicPartition
+from bot.core.config import PipelineConfig
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.clients.base import Aws, BackendError, KafkaAdmin, Kube, Warehouse
+from bot.clients.base import BackendError, Kube, PipelineClients
 from bot.core.config import PipelineConfig
 from bot.core.results import CheckResult
 
@@ -21,16 +21,6 @@ CHECK_NAMES = (
     "kubernetes_workloads",
     "alarms",
 )
-
-
-@dataclass
-class PipelineClients:
-    """The backends of one pipeline. Built once per pipeline by the composition root."""
-
-    kafka: KafkaAdmin
-    aws: Aws
-    kube: Kube
-    warehouse: Warehouse | None
 
 
 @dataclass(frozen=True)

@@ -155,3 +155,13 @@ class QueryResult:
 class Warehouse(Protocol):
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> QueryResult: ...
     def describe(self) -> str: ...
+
+
+@dataclass
+class PipelineClients:
+    """The backends of one pipeline. Built once per pipeline by the app's wiring."""
+
+    kafka: KafkaAdmin
+    aws: Aws
+    kube: Kube
+    warehouse: Warehouse | None

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.checks.base import fmt_int, get_path
-from bot.incidents.snapshot import check_of
 from bot.core.results import Status
+from bot.incidents.snapshot import check_of
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from bot.actions.service import ApprovalRecord, ApprovalState
+from bot.core.redaction import redact_text
 from bot.incidents.diff import Change, diff_snapshots
 from bot.incidents.severity import Severity
 from bot.incidents.snapshot import SummaryLine, summarize, take_snapshot
-from bot.core.redaction import redact_text
-from bot.store.state import Approval, Incident, IncidentEvent, utcnow
 from bot.services import Services
+from bot.store.state import Approval, Incident, IncidentEvent, utcnow
 
 TITLE_MAX = 200
 _REF = re.compile(r"(?i)^(?:INC-?)(\d{1,9})$")

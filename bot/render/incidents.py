@@ -29,6 +29,7 @@ from slack_sdk.models.views import View
 from bot.actions.service import ApprovalRecord, ApprovalState
 from bot.checks.base import plural
 from bot.core.durations import format_duration
+from bot.core.results import Status
 from bot.incidents.diff import Change
 from bot.incidents.service import (
     ClosingSummary,
@@ -56,7 +57,6 @@ from bot.render.slack import (
 )
 from bot.render.snapshot_text import snapshot_json, snapshot_text
 from bot.render.text import format_clock, format_table, format_timestamp
-from bot.core.results import Status
 
 # Buttons on the root message; each carries the incident id as its value.
 SNAPSHOT_ACTION_ID = "incident_snapshot"

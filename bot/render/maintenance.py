@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject
 
 from bot.actions.maintenance import MaintenanceStatus
+from bot.actions.upgrades import MskVersions
+from bot.actions.workflows import StepView, WorkflowNote
 from bot.render.approvals import mention
 from bot.render.slack import (
     LINE_MAX,
@@ -25,8 +27,6 @@ from bot.render.slack import (
     fit_lines,
 )
 from bot.render.text import format_clock, format_elapsed_ms, format_timestamp
-from bot.actions.upgrades import MskVersions
-from bot.actions.workflows import StepView, WorkflowNote
 
 ABORT_ACTION_ID = "workflow_abort"
 RESUME_PIPELINE_ACTION_ID = "maintenance_resume_pipeline"

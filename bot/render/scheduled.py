@@ -14,9 +14,10 @@ from datetime import date, datetime, timedelta
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock, PlainTextObject
 
 from bot.alarms.runbook_alarms import EnsureResult
+from bot.backups.nightly import BackupRun
 from bot.checks.base import plural
 from bot.core.durations import format_duration
-from bot.backups.nightly import BackupRun
+from bot.core.results import Status, worst
 from bot.render.slack import (
     MAX_BLOCKS,
     SECTION_TEXT_MAX,
@@ -40,7 +41,6 @@ from bot.reports.performance import (
     PipelinePerformance,
 )
 from bot.reports.security import PipelineSecurity, SecurityReport
-from bot.core.results import Status, worst
 
 ROTATE_CREDENTIALS_ACTION_ID = "request_rotate_credentials"
 # Lines of one list shown before "…and N more": a report is a summary, the details are a command away.

@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.core.results import CheckResult, Finding, HealthReport, Status
 from bot.render.text import (
     FINDINGS_PER_CHECK,
     FRESHNESS_HEADERS,
@@ -46,7 +47,6 @@ from bot.render.text import (
     sorted_alarms,
     unlisted_alarm_findings,
 )
-from bot.core.results import CheckResult, Finding, HealthReport, Status
 
 MAX_BLOCKS = 50
 SECTION_TEXT_MAX = SectionBlock.text_max_length  # 3000

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.incidents.snapshot import check_of, summarize
 from bot.core.redaction import redact_text
+from bot.incidents.snapshot import check_of, summarize
 from bot.render.text import check_label, fmt_int, format_table
 
 

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.backups.topics import BackupError, backup_key, list_backup_dates, read_topic_backup
-from bot.checks.base import PipelineClients
-from bot.clients.base import BackendError, TopicInfo
-from bot.core.config import PipelineConfig
 from bot.backups.offsets import list_offsets_dates, offsets_key, read_offsets_backup
+from bot.backups.topics import BackupError, backup_key, list_backup_dates, read_topic_backup
+from bot.clients.base import BackendError, PipelineClients, TopicInfo
+from bot.core.config import PipelineConfig
 from bot.core.results import Status, worst
 from bot.services import Services
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from bot.backups.topics import BackupError
-from bot.checks.base import PipelineClients
-from bot.clients.base import BackendError
-from bot.core.config import PipelineConfig
 from bot.backups.offsets import OffsetsBackup, list_offsets_dates, read_offsets_backup
+from bot.backups.topics import BackupError
+from bot.clients.base import BackendError, PipelineClients
+from bot.core.config import PipelineConfig
 from bot.core.results import Status, worst
 from bot.services import Services
 

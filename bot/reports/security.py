@@ -12,8 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.actions.connect import ROTATED_AT
-from bot.checks.base import PipelineClients
-from bot.clients.base import BackendError
+from bot.clients.base import BackendError, PipelineClients
 from bot.core.config import PipelineConfig
 from bot.core.results import Status, worst
 from bot.services import Services
