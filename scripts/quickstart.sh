@@ -3,13 +3,10 @@
 # the 9:00 morning report the bot would post. No Slack workspace or cloud account needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
-if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  as_root apt-get update -q
-  as_root apt-get install -y -q pgbouncer
-fi
-python -m pip install -q --disable-pip-version-check -e '.[sandbox]'
-exec cdc-bot sandbox --demo "$@"
+ensure_pgbouncer
+use_virtualenv
+pip_install sandbox
+say "starting the sandbox pipeline (Kafka, AWS, Redshift and Kubernetes stand-ins on loopback)"
+exec "$PYTHON" -m bot.app.cli sandbox --demo "$@"

@@ -1,27 +1,21 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and runs it against real local backends:
 # Tansu (Kafka protocol), moto server (AWS), PostgreSQL behind PgBouncer (Redshift),
-# an in-memory Kubernetes API server, and a local Slack Web API.
+# an in-memory Kubernetes API server, a local Slack Web API and a local PagerDuty.
+# Before the tests: ruff (lint and format), import-linter (the one-way layers) and mypy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
-# PgBouncer sits between redshift_connector and PostgreSQL (see docs/testing.md).
-if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  as_root apt-get update -q
-  as_root apt-get install -y -q pgbouncer
-fi
-
-# The state store's PostgreSQL tests use the machine's PostgreSQL on 127.0.0.1:5432.
-if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then
-  for version in /etc/postgresql/*; do
-    as_root pg_ctlcluster --skip-systemctl-redirect "$(basename "$version")" main start || true
-  done
-fi
-
-python -m pip install -q --disable-pip-version-check -e '.[test]'
-ruff check .
-ruff format --check .
-python -m pytest "$@"
+ensure_pgbouncer
+use_virtualenv
+pip_install test
+say "ruff: lint and format"
+"$PYTHON" -m ruff check .
+"$PYTHON" -m ruff format --check .
+say "import-linter: the one-way dependency rule (docs/architecture.md)"
+lint-imports
+say "mypy"
+"$PYTHON" -m mypy
+say "pytest"
+"$PYTHON" -m pytest "$@"
