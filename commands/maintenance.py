@@ -1,8 +1,8 @@
 """`/cdc maintenance start|status|end` and the Abort / Resume pipeline buttons of workflow threads.
 
 Thin: parse, authorize, hand over. Start and end are approval requests like any runbook action;
-the workflow runs after a second person approves, in the approval message's thread. Registering
-the buttons also starts the sweeper that resumes workflows a stopped bot left running.
+the workflow runs after a second person approves, in the approval message's thread. The sweeper
+that resumes workflows a stopped bot left running is built and started by the app, not here.
 """
 
 from __future__ import annotations
@@ -11,20 +11,17 @@ import logging
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
 
-from bot.actions import ACTIONS, ActionError
+from bot.actions import ActionError
 from bot.actions.maintenance import END, START, START_USAGE, maintenance_status, split_start_words
-from bot.actions.service import ApprovalService, action_context, request_action
-from bot.actions.workflows import WorkflowSweeper
+from bot.actions.service import ApprovalPublisher, action_context, request_action
 from bot.core.access import AccessPolicy, Role
 from bot.core.config import UnknownPipeline
 from bot.core.durations import format_duration
 from bot.render.maintenance import ABORT_ACTION_ID, RESUME_PIPELINE_ACTION_ID, render_maintenance_status
 from bot.render.slack import render_error
-from bot.services import Services
 from bot.store.workflows import get_workflow, request_abort
-from commands.approvals import SlackApprovalPublisher
+from commands.deps import CommandDeps
 from commands.router import CdcRouter, CommandContext
 
 log = logging.getLogger(__name__)
@@ -32,8 +29,14 @@ log = logging.getLogger(__name__)
 USAGE = f"`{START_USAGE}` · `/cdc maintenance status [pipeline]` · `/cdc maintenance end [pipeline]`"
 
 
-def _request(ctx: CommandContext, access: AccessPolicy, action: str, words: list[str], pipeline: str | None) -> None:
-    publisher = SlackApprovalPublisher(ctx.client, ctx.services.config.slack.timezone)
+def _request(
+    ctx: CommandContext,
+    access: AccessPolicy,
+    publisher: ApprovalPublisher,
+    action: str,
+    words: list[str],
+    pipeline: str | None,
+) -> None:
     try:
         request_action(
             ctx.services,
@@ -58,8 +61,8 @@ def _status(ctx: CommandContext, words: list[str]) -> None:
     ctx.post_to_channel(render_maintenance_status(status, ctx.services.config.slack.timezone))
 
 
-def register(router: CdcRouter) -> None:
-    access = router.access
+def register(router: CdcRouter, deps: CommandDeps) -> None:
+    access, publisher = deps.access, deps.approval_publisher
 
     def maintenance(ctx: CommandContext) -> None:
         sub = ctx.args[0].lower() if ctx.args else "status"
@@ -70,12 +73,12 @@ def register(router: CdcRouter) -> None:
             except ActionError as exc:
                 ctx.reply_private(render_error(str(exc)))
                 return
-            _request(ctx, access, START, own, pipeline)
+            _request(ctx, access, publisher, START, own, pipeline)
         elif sub == "end":
             if len(words) > 1:
                 ctx.reply_private(render_error("Usage: `/cdc maintenance end [pipeline]`"))
                 return
-            _request(ctx, access, END, [], words[0] if words else None)
+            _request(ctx, access, publisher, END, [], words[0] if words else None)
         elif sub == "status":
             _status(ctx, words)
         else:
@@ -104,8 +107,8 @@ def _private(respond: Respond, text: str) -> None:
     respond(text=text, response_type="ephemeral", replace_original=False)
 
 
-def register_buttons(app: App, services: Services, access: AccessPolicy, approvals: ApprovalService) -> WorkflowSweeper:
-    tz = services.config.slack.timezone
+def register_interactions(app: App, deps: CommandDeps) -> None:
+    services, access = deps.services, deps.access
 
     def abort(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
@@ -136,9 +139,7 @@ def register_buttons(app: App, services: Services, access: AccessPolicy, approva
         else:
             _private(respond, f"Nothing to abort: this workflow has {workflow.status.value}.")
 
-    def resume_pipeline(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
+    def resume_pipeline(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         user, value = _presser(body), str(action.get("value") or "")[:64]
         workflow = get_workflow(services.store, value) if value else None
@@ -151,7 +152,7 @@ def register_buttons(app: App, services: Services, access: AccessPolicy, approva
             try:
                 request_action(
                     services,
-                    SlackApprovalPublisher(client, tz),
+                    deps.approval_publisher,
                     action=END,
                     words=[],
                     requester=user,
@@ -167,6 +168,3 @@ def register_buttons(app: App, services: Services, access: AccessPolicy, approva
 
     app.action(ABORT_ACTION_ID)(abort)
     app.action(RESUME_PIPELINE_ACTION_ID)(resume_pipeline)
-    resumable = [name for name, spec in ACTIONS.items() if spec.resumable]
-    publisher = SlackApprovalPublisher(app.client, tz)
-    return WorkflowSweeper(services, resumable, lambda approval_id: approvals.resume(approval_id, publisher)).start()
