@@ -156,8 +156,38 @@ def _ack_text(args: list[str]) -> str:
     return ""
 
 
-def register(router: CdcRouter, deps: CommandDeps) -> None:
+def _verify_words(words: list[str], pipeline_names: list[str]) -> tuple[str | None, int, str | None]:
+    """`[topic] [N] [pipeline]` in any order → (topic, count, pipeline); raises VerifyError."""
+    topic, count, pipeline = None, DEFAULT_COUNT, None
+    for word in words:
+        if word.isdigit():
+            count = parse_count(word)
+        elif word in pipeline_names and pipeline is None:
+            pipeline = word
+        elif topic is None:
+            topic = word
+        else:
+            raise VerifyError(f"Usage: {VERIFY_USAGE}")
+    return topic, count, pipeline
 
+
+def verify(ctx: CommandContext) -> None:
+    try:
+        topic, count, pipeline = _verify_words(ctx.args, list(ctx.services.config.pipeline_names))
+        config = ctx.pipeline(pipeline)
+        if topic is None and not config.topics:
+            raise VerifyError(f"Pipeline {config.name} has no `topics` configured; name one: {VERIFY_USAGE}")
+        result = verify_data_flow(ctx.services.clients(config).kafka, topic or config.topics[0], count)
+    except VerifyError as exc:
+        ctx.reply_private(render_error(str(exc)))
+        return
+    except BackendError as exc:
+        ctx.reply_private(render_error(f"Kafka did not answer: {exc}"))
+        return
+    ctx.post_to_channel(render_verify(result, config.name, ctx.services.config.slack.timezone))
+
+
+def register(router: CdcRouter, deps: CommandDeps) -> None:
     def incident(ctx: CommandContext) -> None:
         sub = ctx.args[0].lower() if ctx.args else "list"
         handler = SUBCOMMANDS.get(sub)
@@ -169,31 +199,6 @@ def register(router: CdcRouter, deps: CommandDeps) -> None:
             handler(ctx, deps.incidents, ctx.args[1:])
         except (IncidentError, ActionError, VerifyError) as exc:
             ctx.reply_private(render_error(str(exc)))
-
-    def verify(ctx: CommandContext) -> None:
-        names = ctx.services.config.pipeline_names
-        topic, count, pipeline = None, DEFAULT_COUNT, None
-        try:
-            for word in ctx.args:
-                if word.isdigit():
-                    count = parse_count(word)
-                elif word in names and pipeline is None:
-                    pipeline = word
-                elif topic is None:
-                    topic = word
-                else:
-                    raise VerifyError(f"Usage: {VERIFY_USAGE}")
-            config = ctx.pipeline(pipeline)
-            if topic is None and not config.topics:
-                raise VerifyError(f"Pipeline {config.name} has no `topics` configured; name one: {VERIFY_USAGE}")
-            result = verify_data_flow(ctx.services.clients(config).kafka, topic or config.topics[0], count)
-        except VerifyError as exc:
-            ctx.reply_private(render_error(str(exc)))
-            return
-        except BackendError as exc:
-            ctx.reply_private(render_error(f"Kafka did not answer: {exc}"))
-            return
-        ctx.post_to_channel(render_verify(result, config.name, ctx.services.config.slack.timezone))
 
     router.add(
         "incident",

@@ -20,7 +20,7 @@ from bot.core.config import UnknownPipeline
 from bot.core.durations import format_duration
 from bot.render.maintenance import ABORT_ACTION_ID, RESUME_PIPELINE_ACTION_ID, render_maintenance_status
 from bot.render.slack import render_error
-from bot.store.workflows import get_workflow, request_abort
+from bot.store.workflows import WorkflowRecord, get_workflow, request_abort
 from commands.deps import CommandDeps
 from commands.router import CdcRouter, CommandContext
 
@@ -107,64 +107,65 @@ def _private(respond: Respond, text: str) -> None:
     respond(text=text, response_type="ephemeral", replace_original=False)
 
 
-def register_interactions(app: App, deps: CommandDeps) -> None:
+def _abort_answer(deps: CommandDeps, user: str, workflow_id: str) -> str:
+    """Ask a running workflow to stop at its next check; returns what the presser is told."""
     services, access = deps.services, deps.access
+    if not access.allows(user, Role.OPERATOR):
+        return access.denial(Role.OPERATOR)
+    workflow = get_workflow(services.store, workflow_id) if workflow_id else None
+    if workflow is None:
+        return "This button does not belong to a workflow of this bot. Nothing changed."
+    if request_abort(services.store, workflow.id, user):
+        services.store.audit(
+            user,
+            "workflow.abort_requested",
+            pipeline=workflow.pipeline,
+            subject=workflow.kind,
+            details={"workflow": workflow.id, "step": workflow.step},
+        )
+        poll = format_duration(services.config.maintenance.poll_interval)
+        return (
+            f"Abort requested: the workflow stops at its next check (within {poll}) "
+            "and says in the thread what state things are in."
+        )
+    if workflow.abort_requested_by:
+        return f"An abort was already requested by <@{workflow.abort_requested_by}>."
+    return f"Nothing to abort: this workflow has {workflow.status.value}."
+
+
+def _request_end(deps: CommandDeps, respond: Respond, user: str, workflow: WorkflowRecord) -> None:
+    """The stopped workflow's "Resume pipeline" button: ask for `maintenance end` in its thread."""
+    try:
+        request_action(
+            deps.services,
+            deps.approval_publisher,
+            action=END,
+            words=[],
+            requester=user,
+            channel=workflow.channel,
+            pipeline=workflow.pipeline,
+            thread_ts=workflow.thread_ts,
+            access=deps.access,
+        )
+    except (ActionError, UnknownPipeline) as exc:
+        _private(respond, str(exc))
+
+
+def register_interactions(app: App, deps: CommandDeps) -> None:
 
     def abort(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        user, value = _presser(body), str(action.get("value") or "")[:64]
-        if not access.allows(user, Role.OPERATOR):
-            _private(respond, access.denial(Role.OPERATOR))
-            return
-        workflow = get_workflow(services.store, value) if value else None
-        if workflow is None:
-            _private(respond, "This button does not belong to a workflow of this bot. Nothing changed.")
-            return
-        if request_abort(services.store, workflow.id, user):
-            services.store.audit(
-                user,
-                "workflow.abort_requested",
-                pipeline=workflow.pipeline,
-                subject=workflow.kind,
-                details={"workflow": workflow.id, "step": workflow.step},
-            )
-            poll = format_duration(services.config.maintenance.poll_interval)
-            _private(
-                respond,
-                f"Abort requested: the workflow stops at its next check (within {poll}) "
-                "and says in the thread what state things are in.",
-            )
-        elif workflow.abort_requested_by:
-            _private(respond, f"An abort was already requested by <@{workflow.abort_requested_by}>.")
-        else:
-            _private(respond, f"Nothing to abort: this workflow has {workflow.status.value}.")
+        _private(respond, _abort_answer(deps, _presser(body), str(action.get("value") or "")[:64]))
 
     def resume_pipeline(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        user, value = _presser(body), str(action.get("value") or "")[:64]
-        workflow = get_workflow(services.store, value) if value else None
+        value = str(action.get("value") or "")[:64]
+        workflow = get_workflow(deps.services.store, value) if value else None
         if workflow is None:
             _private(respond, "This button does not belong to a workflow of this bot. Nothing changed.")
             return
-
-        def request() -> None:
-            # Reads the pipeline for the preview: off the request thread, like slash-command work.
-            try:
-                request_action(
-                    services,
-                    deps.approval_publisher,
-                    action=END,
-                    words=[],
-                    requester=user,
-                    channel=workflow.channel,
-                    pipeline=workflow.pipeline,
-                    thread_ts=workflow.thread_ts,
-                    access=access,
-                )
-            except (ActionError, UnknownPipeline) as exc:
-                _private(respond, str(exc))
-
-        services.background.submit(request)
+        # Reads the pipeline for the preview: off the request thread, like slash-command work.
+        deps.services.background.submit(_request_end, deps, respond, _presser(body), workflow)
 
     app.action(ABORT_ACTION_ID)(abort)
     app.action(RESUME_PIPELINE_ACTION_ID)(resume_pipeline)
