@@ -5,18 +5,18 @@ from __future__ import annotations
 import re
 
 from bot.actions import ACTIONS, ActionError
-from bot.actions.service import request_action
+from bot.actions.service import ApprovalPublisher, request_action
 from bot.core.access import Role
 from bot.render.approvals import render_action_list, render_audit
 from bot.render.slack import render_error
-from commands.approvals import SlackApprovalPublisher
+from commands.deps import CommandDeps
 from commands.router import CdcRouter, CommandContext
 
 AUDIT_DEFAULT = 10
 AUDIT_MAX = 50
 
 
-def action(ctx: CommandContext) -> None:
+def action(ctx: CommandContext, publisher: ApprovalPublisher) -> None:
     if not ctx.args:
         ctx.reply_private(render_action_list([(a.usage, a.summary) for a in ACTIONS.values() if not a.command]))
         return
@@ -25,7 +25,6 @@ def action(ctx: CommandContext) -> None:
         # Its arguments (a free-text reason, a trailing pipeline) are parsed by its own command.
         ctx.reply_private(render_error(f"`{own.name}` is asked for with `{own.command}`."))
         return
-    publisher = SlackApprovalPublisher(ctx.client, ctx.services.config.slack.timezone)
     try:
         request_action(
             ctx.services,
@@ -48,10 +47,10 @@ def audit(ctx: CommandContext) -> None:
     ctx.reply_private(render_audit(entries, ctx.services.config.slack.timezone))
 
 
-def register(router: CdcRouter) -> None:
+def register(router: CdcRouter, deps: CommandDeps) -> None:
     router.add(
         "action",
-        action,
+        lambda ctx: action(ctx, deps.approval_publisher),
         "Ask for a runbook action (restart, scale, pause, rotate…); it runs after another person approves",
         "/cdc action [NAME [args] [pipeline]]",
         role=Role.OPERATOR,

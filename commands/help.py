@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from bot.render.slack import render_contacts, render_help
+from commands.deps import CommandDeps
 from commands.router import CdcRouter, CommandContext
 
 
-def register(router: CdcRouter) -> None:
+def register(router: CdcRouter, deps: CommandDeps) -> None:
     def help_(ctx: CommandContext) -> None:
         ctx.reply_private(render_help(router.help_lines()))
 

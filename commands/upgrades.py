@@ -7,14 +7,14 @@ from bot.actions.service import request_action
 from bot.actions.upgrades import msk_versions
 from bot.render.maintenance import render_msk_versions
 from bot.render.slack import render_error
-from commands.approvals import SlackApprovalPublisher
+from commands.deps import CommandDeps
 from commands.router import CdcRouter, CommandContext
 
 USAGE = "`/cdc upgrade msk-versions [pipeline]` · `/cdc upgrade debezium-rebuild [pipeline]`"
 
 
-def register(router: CdcRouter) -> None:
-    access = router.access
+def register(router: CdcRouter, deps: CommandDeps) -> None:
+    access = deps.access
 
     def upgrade(ctx: CommandContext) -> None:
         sub = ctx.args[0].lower() if ctx.args else ""
@@ -29,7 +29,7 @@ def register(router: CdcRouter) -> None:
         try:
             request_action(
                 ctx.services,
-                SlackApprovalPublisher(ctx.client, ctx.services.config.slack.timezone),
+                deps.approval_publisher,
                 action="debezium-rebuild",
                 words=[],
                 requester=ctx.user_id,

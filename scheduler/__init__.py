@@ -22,19 +22,14 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from slack_sdk import WebClient
 
-from bot.render.scheduled import ReportMessage
-from bot.render.slack import SlackMessage
 from bot.services import Services
-from bot.slack.posting import post_report
 from scheduler.jobs import (
     GRACE_OVERRIDES,
     INSTANCE_ID,
     REPORTS,
-    Poster,
+    SchedulerRuntime,
     register_runtime,
-    register_slack_client,
     unregister_runtime,
 )
 from scheduler.leader import LeaderElector
@@ -48,13 +43,6 @@ LAG_FUNC = "scheduler.jobs:publish_lag_job"
 LAG_GRACE = timedelta(seconds=30)
 EXPIRE_FUNC = "scheduler.jobs:expire_approvals_job"
 EXPIRE_EVERY = timedelta(seconds=30)
-
-
-def slack_poster(client: WebClient) -> Poster:
-    def post(channel: str, message: SlackMessage | ReportMessage) -> None:
-        post_report(client, channel, message)
-
-    return post
 
 
 @dataclass(frozen=True)
@@ -120,15 +108,21 @@ def job_specs(services: Services, lease: str = LEASE_NAME) -> list[JobSpec]:
 
 @dataclass
 class JobRunner:
-    """This process's part in scheduling: a leader elector, and a scheduler while it leads."""
+    """This process's part in scheduling: a leader elector, and a scheduler while it leads.
 
-    services: Services
-    post: Poster
+    Built by the app's wiring; nothing runs (no thread, no lease) until `start()`.
+    """
+
+    runtime: SchedulerRuntime
     lease: str = LEASE_NAME
     jobs_table: str = JOBS_TABLE
     identity: str = INSTANCE_ID
     scheduler: BackgroundScheduler | None = field(default=None, init=False)
     elector: LeaderElector | None = field(default=None, init=False)
+
+    @property
+    def services(self) -> Services:
+        return self.runtime.services
 
     @property
     def is_leader(self) -> bool:
@@ -146,7 +140,7 @@ class JobRunner:
         return self
 
     def _start_leading(self) -> None:
-        register_runtime(self.lease, self.services, self.post)
+        register_runtime(self.lease, self.runtime)
         scheduler = BackgroundScheduler(
             timezone=self.services.config.slack.tz,
             jobstores={"default": SQLAlchemyJobStore(engine=self.services.store.engine, tablename=self.jobs_table)},
@@ -193,7 +187,7 @@ class JobRunner:
         scheduler, self.scheduler = self.scheduler, None
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
-        unregister_runtime(self.lease, self.services)
+        unregister_runtime(self.lease, self.runtime)
 
     def get_jobs(self) -> list[Job]:
         """The jobs this process runs: all of them on the leader, none elsewhere."""
@@ -213,20 +207,6 @@ def _same(job: Job, spec: JobSpec) -> bool:
         and job.func_ref == spec.func
         and job.misfire_grace_time == spec.grace_seconds
     )
-
-
-def start_scheduler(
-    services: Services,
-    client: WebClient,
-    *,
-    lease: str = LEASE_NAME,
-    jobs_table: str = JOBS_TABLE,
-    identity: str | None = None,
-) -> JobRunner:
-    """Take part in leader election; while this process leads, run every scheduled job here."""
-    register_slack_client(lease, client)
-    runner = JobRunner(services, slack_poster(client), lease, jobs_table, identity or INSTANCE_ID)
-    return runner.start()
 
 
 @dataclass(frozen=True)

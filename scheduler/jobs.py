@@ -10,17 +10,19 @@ import logging
 import os
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.core.metrics import SCHEDULED_POSTS
+from bot.render.report_messages import REPORT_KINDS, report_message
 from bot.render.scheduled import ReportMessage
 from bot.render.slack import SlackMessage
 from bot.services import Services
+from bot.slack.posting import Poster
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,6 @@ INSTANCE_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 # A builder returns what to post, or None when there is nothing to say (a nightly backup that worked).
 Builder = Callable[[Services, timedelta | None], SlackMessage | ReportMessage | None]
-Poster = Callable[[str, SlackMessage | ReportMessage], None]
 
 # A backup taken late is still worth taking; a report posted hours late is not worth reading.
 GRACE_OVERRIDES = {"backup_job": timedelta(hours=6)}
@@ -97,8 +98,6 @@ def build_morning(services: Services, late_by: timedelta | None) -> SlackMessage
 
 def report_builder(name: str) -> Builder:
     def build(services: Services, late_by: timedelta | None) -> ReportMessage:
-        from bot.render.report_messages import report_message
-
         return report_message(services, name, late_by=late_by)
 
     build.__name__ = f"build_{name.replace('-', '_')}"
@@ -120,32 +119,40 @@ def build_backup_job(services: Services, late_by: timedelta | None) -> SlackMess
     return render_backup_failure(failed) if failed else None
 
 
-# Keyed by the `schedules` config key; the same reports as `/cdc report` and `cdc-bot report`.
+# Keyed by the `schedules` config key; the reports come from their registry (the same ones as
+# `/cdc report` and `cdc-bot report`), the morning report with its own builder, plus the backup job.
 REPORTS: dict[str, Builder] = {
     "morning": build_morning,
-    "weekly_performance": report_builder("weekly-performance"),
-    "capacity": report_builder("capacity"),
-    "backups": report_builder("backups"),
-    "security": report_builder("security"),
-    "dr": report_builder("dr"),
+    **{name.replace("-", "_"): report_builder(name) for name in REPORT_KINDS if name != "morning"},
     "backup_job": build_backup_job,
 }
 
 
 # --- what the job store holds -------------------------------------------------------------------
 # APScheduler pickles a job as a reference to a module-level function plus its arguments, so the
-# jobs carry only names; the services and the Slack poster of the process that runs them (the
-# leader) are registered here under the lease name when it starts leading.
-
-_RUNTIMES: dict[str, tuple[Services, Poster]] = {}
+# jobs carry only names; what the process that runs them (the leader) works with is registered
+# here under the lease name when it starts leading. The app's wiring builds that runtime.
 
 
-def register_runtime(lease: str, services: Services, post: Poster) -> None:
-    _RUNTIMES[lease] = (services, post)
+@dataclass(frozen=True)
+class SchedulerRuntime:
+    """What this process's scheduled jobs run with; built once by the app's wiring."""
+
+    services: Services
+    post: Poster
+    # The approval expiry sweep over the bot's one ApprovalService (the buttons' too).
+    sweep_approvals: Callable[[], int]
 
 
-def unregister_runtime(lease: str, services: Services) -> None:
-    if lease in _RUNTIMES and _RUNTIMES[lease][0] is services:
+_RUNTIMES: dict[str, SchedulerRuntime] = {}
+
+
+def register_runtime(lease: str, runtime: SchedulerRuntime) -> None:
+    _RUNTIMES[lease] = runtime
+
+
+def unregister_runtime(lease: str, runtime: SchedulerRuntime) -> None:
+    if _RUNTIMES.get(lease) is runtime:
         del _RUNTIMES[lease]
 
 
@@ -154,43 +161,18 @@ def scheduled_report(lease: str, kind: str) -> str:
     if runtime is None:
         log.warning("%s job fired with no services registered for %s (not leading here)", kind, lease)
         return "no_runtime"
-    services, post = runtime
     if kind not in REPORTS:
         log.warning("no scheduled job named %s (removed from this version?)", kind)
         return "unknown"
+    services = runtime.services
     cron = getattr(services.config.schedules, kind)
-    return run_due_report(services, kind, cron, REPORTS[kind], post).value
-
-
-_SLACK_CLIENTS: dict[str, Any] = {}
-_APPROVAL_SERVICES: dict[str, Any] = {}
-
-
-def register_slack_client(lease: str, client: Any) -> None:
-    _SLACK_CLIENTS[lease] = client
+    return run_due_report(services, kind, cron, REPORTS[kind], runtime.post).value
 
 
 def expire_approvals_job(lease: str) -> int:
-    """Expire pending requests past their time, and end those whose bot stopped under them.
-
-    A press after the expiry finds it expired anyway; this sweep is what makes the message say
-    so (and drop its buttons) when nobody presses. Expiry is a compare-and-set, so a sweep racing
-    a press, or a former leader's last sweep, cannot expire a request twice.
-    """
-    from bot.actions.service import ApprovalService
-    from bot.core.access import AccessPolicy
-    from commands.approvals import SlackApprovalPublisher
-
+    """Expire pending approval requests past their time, and end those whose bot stopped under them."""
     runtime = _RUNTIMES.get(lease)
-    client = _SLACK_CLIENTS.get(lease)
-    if runtime is None or client is None:
-        return 0
-    services, _post = runtime
-    service = _APPROVAL_SERVICES.get(lease)
-    if service is None or service.services is not services:
-        service = _APPROVAL_SERVICES[lease] = ApprovalService(services, AccessPolicy(services.config.access))
-    publisher = SlackApprovalPublisher(client, services.config.slack.timezone)
-    return service.expire_due(publisher) + service.settle_abandoned(publisher)
+    return runtime.sweep_approvals() if runtime is not None else 0
 
 
 def publish_lag_job(lease: str) -> None:
@@ -201,7 +183,7 @@ def publish_lag_job(lease: str) -> None:
     runtime = _RUNTIMES.get(lease)
     if runtime is None:
         return
-    services, _post = runtime
+    services = runtime.services
     for pipeline in services.config.pipelines:
         try:
             publish_lag(pipeline, services.clients(pipeline))

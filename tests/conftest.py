@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 
-from bot.app.bolt import create_app
 from bot.app.server import make_wsgi
-from bot.app.wiring import build_services
+from bot.app.wiring import Bot, build_bot, build_services
 from bot.core.config import Config
 from bot.sandbox.demo import Sandbox
 from bot.sandbox.fake_slack import FakeSlackServer
@@ -81,6 +80,8 @@ class BotServer:
     url: str
     services: Services
     slack: FakeSlackServer
+    # What the wiring built for this bot (its one ApprovalService, sweepers, scheduler runtime).
+    wired: Bot | None = None
 
     def command(self, text: str, user_id: str = "U0OPERATOR", channel_id: str = "C0OPS") -> tuple[int, bytes]:
         body = slash_command_body(
@@ -125,11 +126,11 @@ def start_bot(slack: FakeSlackServer) -> Iterator[Callable[[Services], BotServer
         from waitress.server import create_server
 
         client = make_web_client(token=slack.bot_token, base_url=slack.api_url)
-        app = create_app(services, client=client, signing_secret=SIGNING_SECRET)
-        server = create_server(make_wsgi(services, app), host="127.0.0.1", port=0, threads=8)
+        wired = build_bot(services, client=client, signing_secret=SIGNING_SECRET).start(scheduler=False)
+        server = create_server(make_wsgi(services, wired.app), host="127.0.0.1", port=0, threads=8)
         threading.Thread(target=_serve_until_closed, args=(server,), daemon=True).start()
         servers.append(server)
-        return BotServer(url=f"http://127.0.0.1:{server.effective_port}", services=services, slack=slack)
+        return BotServer(f"http://127.0.0.1:{server.effective_port}", services, slack, wired)
 
     yield start
     for server in servers:

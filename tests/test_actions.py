@@ -30,9 +30,9 @@ from bot.core.config import Config
 from bot.sandbox.demo import EKS_CLUSTER, MSK_ROLE, Sandbox, aws_session, connector_status
 from bot.sandbox.fake_kube import FakeKubeServer
 from bot.services import Services
+from bot.slack.approval_publisher import SlackApprovalPublisher
 from bot.store.state import Approval
-from commands.approvals import SlackApprovalPublisher
-from scheduler.jobs import expire_approvals_job, register_runtime, register_slack_client, unregister_runtime
+from scheduler.jobs import SchedulerRuntime, expire_approvals_job, register_runtime, unregister_runtime
 from tests.conftest import BotServer
 
 NS = "kafka-actions"
@@ -840,6 +840,12 @@ def test_fingerprint_changes_read_like_a_diff() -> None:
     assert fingerprint_changes(before, json.loads(json.dumps(before))) == []
 
 
+def scheduler_runtime(f: Flow) -> SchedulerRuntime:
+    """The scheduler runtime the wiring built for this bot: its sweep uses the buttons' ApprovalService."""
+    assert f.bot.wired is not None
+    return f.bot.wired.scheduler.runtime
+
+
 def test_sweep_expires_a_pending_request_nobody_pressed(
     sandbox: Sandbox, action_services: Callable[..., Services], flow: Callable[[Services], Flow]
 ) -> None:
@@ -851,17 +857,14 @@ def test_sweep_expires_a_pending_request_nobody_pressed(
         session.execute(
             update(Approval).where(Approval.id == stale.id).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
-    from bot.slack.client import make_web_client
-
     lease = f"test-expiry-{name}"
-    slack = f.bot.slack
-    register_runtime(lease, f.services, lambda *_: None)
-    register_slack_client(lease, make_web_client(token=slack.bot_token, base_url=slack.api_url))
+    runtime = scheduler_runtime(f)
+    register_runtime(lease, runtime)
     try:
         assert expire_approvals_job(lease) == 1
         assert expire_approvals_job(lease) == 0  # already final: a second sweep changes nothing
     finally:
-        unregister_runtime(lease, f.services)
+        unregister_runtime(lease, runtime)
     assert f.wait_final(stale.id).state is ApprovalState.EXPIRED
     assert "Expired" in text_of(f.message(stale)) and not has_buttons(f.message(stale))
     assert f.state(fresh.id) == "pending" and has_buttons(f.message(fresh))
@@ -871,8 +874,6 @@ def test_sweep_expires_a_pending_request_nobody_pressed(
 def test_sweep_ends_requests_whose_bot_stopped_under_them(
     sandbox: Sandbox, action_services: Callable[..., Services], flow: Callable[[Services], Flow]
 ) -> None:
-    from bot.slack.client import make_web_client
-
     name = unique("streams")
     put_deployment(sandbox.kube, name)
     f = flow(action_services({"streams_deployment": name}))
@@ -890,14 +891,13 @@ def test_sweep_ends_requests_whose_bot_stopped_under_them(
             .values(state="running", decided_by=APPROVER, decided_at=long_ago, started_at=long_ago)
         )
     lease = f"test-abandoned-{name}"
-    slack = f.bot.slack
-    register_runtime(lease, f.services, lambda *_: None)
-    register_slack_client(lease, make_web_client(token=slack.bot_token, base_url=slack.api_url))
+    runtime = scheduler_runtime(f)
+    register_runtime(lease, runtime)
     try:
         assert expire_approvals_job(lease) == 2
         assert expire_approvals_job(lease) == 0
     finally:
-        unregister_runtime(lease, f.services)
+        unregister_runtime(lease, runtime)
     first, second = f.wait_final(never_started.id), f.wait_final(left_running.id)
     assert first.state is ApprovalState.FAILED and "nothing was run" in (first.error or "")
     assert second.state is ApprovalState.FAILED and "outcome is unknown" in (second.error or "")

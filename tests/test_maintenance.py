@@ -28,9 +28,9 @@ from slack_sdk import WebClient
 
 from bot.actions.maintenance import split_start_words
 from bot.actions.service import ApprovalRecord, ApprovalState
-from bot.app.bolt import create_app
 from bot.app.cli import main
 from bot.app.server import make_wsgi
+from bot.app.wiring import build_bot
 from bot.core.results import Status
 from bot.reports.morning import build_morning_report
 from bot.sandbox.demo import Sandbox, connector_status, seed_kafka
@@ -285,10 +285,10 @@ def bots(slack: FakeSlackServer) -> Iterator[Callable[[Services], Bot]]:
         from waitress.server import create_server
 
         client = make_web_client(token=slack.bot_token, base_url=slack.api_url)
-        app = create_app(services, client=client, signing_secret=SIGNING_SECRET)
-        http = create_server(make_wsgi(services, app), host="127.0.0.1", port=0, threads=8)
+        wired = build_bot(services, client=client, signing_secret=SIGNING_SECRET).start(scheduler=False)
+        http = create_server(make_wsgi(services, wired.app), host="127.0.0.1", port=0, threads=8)
         threading.Thread(target=_serve_until_closed, args=(http,), daemon=True).start()
-        bot = Bot(BotServer(f"http://127.0.0.1:{http.effective_port}", services, slack), http)
+        bot = Bot(BotServer(f"http://127.0.0.1:{http.effective_port}", services, slack, wired), http)
         started.append(bot)
         return bot
 

@@ -37,7 +37,7 @@ from bot.sandbox.fake_slack import FakeSlackServer
 from bot.sandbox.kafka_local import LocalKafka
 from bot.services import Services
 from bot.slack.client import make_web_client
-from scheduler import slack_poster
+from bot.slack.posting import slack_poster
 from scheduler.jobs import REPORTS, Outcome, run_due_report
 from tests.conftest import BotServer, _merge
 

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.app.wiring import build_services
+from bot.app.wiring import build_bot, build_services
 from bot.sandbox.fake_slack import FakeSlackServer
 from bot.services import Services
 from bot.slack.client import make_web_client
-from scheduler import slack_poster, start_scheduler
+from bot.slack.posting import slack_poster
 from scheduler.jobs import Outcome, build_morning, last_fire_time, run_due_report
 
 SGT = ZoneInfo("Asia/Singapore")
@@ -89,7 +89,7 @@ def test_scheduler_catches_up_a_missed_report_at_start(
 ) -> None:
     """Started now, with a schedule whose last run was a minute ago: the catch-up job posts it, late-marked or not."""
     services = make_services(schedules={"morning": _cron_a_minute_ago()})
-    scheduler = start_scheduler(services, make_web_client(token=slack.bot_token, base_url=slack.api_url))
+    scheduler = build_bot(services, make_web_client(token=slack.bot_token, base_url=slack.api_url)).scheduler.start()
     try:
         posted = slack.wait_for("chat.postMessage", timeout=30)
         assert "Morning health check" in json.dumps(posted[0].args["blocks"])

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, inspect, text
 
-from bot.app.wiring import build_services
+from bot.app.wiring import build_bot, build_services
 from bot.core.config import Config
 from bot.sandbox.fake_slack import FakeSlackServer
 from bot.slack.client import make_web_client
 from bot.store.state import ReportRun, StateStore
-from scheduler import JobRunner, start_scheduler
+from scheduler import JobRunner
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SGT = ZoneInfo("Asia/Singapore")
@@ -95,7 +95,8 @@ def test_two_schedulers_one_leader_one_post(make_config: Callable[..., Config], 
     runners: list[JobRunner] = []
     try:
         for index, services in enumerate(replicas):
-            runners.append(start_scheduler(services, client, lease=lease, jobs_table=table, identity=f"pod-{index}"))
+            wired = build_bot(services, client, lease=lease, jobs_table=table, identity=f"pod-{index}")
+            runners.append(wired.scheduler.start())
         leaders = [r for r in runners if r.is_leader]
         assert len(leaders) == 1
         leader, follower = leaders[0], next(r for r in runners if not r.is_leader)

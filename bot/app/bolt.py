@@ -1,4 +1,4 @@
-"""Builds the bolt App with every listener registered; shared by HTTP, Socket Mode and the shell."""
+"""The bolt App's settings, shared by HTTP, Socket Mode and the shell; its listeners come from the wiring."""
 
 from __future__ import annotations
 
@@ -6,11 +6,6 @@ import logging
 
 from slack_bolt import App
 from slack_sdk import WebClient
-
-from bot.core.access import AccessPolicy, slack_group_resolver
-from bot.services import Services
-from bot.slack.client import make_web_client
-from commands import register_all
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +20,9 @@ class _SameTokenWarningFilter(logging.Filter):
 logging.getLogger("slack_bolt.App").addFilter(_SameTokenWarningFilter())
 
 
-def create_app(
-    services: Services, client: WebClient | None = None, signing_secret: str | None = None, verify_requests: bool = True
-) -> App:
-    client = client or make_web_client()
-    app = App(
+def new_bolt_app(client: WebClient, signing_secret: str | None = None, verify_requests: bool = True) -> App:
+    """A bolt App with no listeners yet (`bot.app.wiring.build_bot` registers them)."""
+    return App(
         client=client,
         signing_secret=signing_secret or "",
         # Requests are verified against the signing secret; the bot token is checked lazily by the
@@ -42,5 +35,3 @@ def create_app(
         process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
-    register_all(app, services, AccessPolicy(services.config.access, slack_group_resolver(client)))
-    return app

@@ -17,8 +17,7 @@ from prometheus_client import make_wsgi_app
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.app.bolt import create_app
-from bot.app.wiring import build_services
+from bot.app.wiring import build_bot, build_services
 from bot.core.config import Config
 from bot.services import Services
 from bot.slack.client import make_web_client
@@ -71,14 +70,11 @@ def serve(config: Config, host: str = "0.0.0.0", port: int = 3000, scheduler: bo
     if not app_token and not signing_secret:
         log.error("HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)")
         return 2
-    bolt_app = create_app(services, client=client, signing_secret=signing_secret, verify_requests=not app_token)
-    jobs = None
-    if scheduler:
-        from scheduler import start_scheduler
-
-        jobs = start_scheduler(services, client)
+    bot = build_bot(services, client=client, signing_secret=signing_secret, verify_requests=not app_token)
+    # Built, nothing running yet: the sweepers and (unless --no-scheduler) the scheduler start here.
+    bot.start(scheduler=scheduler)
     server = create_server(
-        make_wsgi(services, None if app_token else bolt_app), host=host, port=port, threads=threads, ident="cdc-bot"
+        make_wsgi(services, None if app_token else bot.app), host=host, port=port, threads=threads, ident="cdc-bot"
     )
     stop = threading.Event()
 
@@ -91,7 +87,7 @@ def serve(config: Config, host: str = "0.0.0.0", port: int = 3000, scheduler: bo
     if app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        socket_mode = SocketModeHandler(bolt_app, app_token)
+        socket_mode = SocketModeHandler(bot.app, app_token)
         socket_mode.connect()
         log.info("Socket Mode connected; probes and metrics on http://%s:%d", host, port)
     else:
@@ -102,9 +98,7 @@ def serve(config: Config, host: str = "0.0.0.0", port: int = 3000, scheduler: bo
         pass
     finally:
         # Running workflows stop at their next poll and release their leases: another replica resumes them.
-        services.close()
+        bot.close()
         if socket_mode is not None:
             socket_mode.close()
-        if jobs is not None:
-            jobs.shutdown(wait=False)
     return 0

@@ -16,8 +16,7 @@ from typing import Any
 
 from slack_bolt.request import BoltRequest
 
-from bot.app.bolt import create_app
-from bot.app.wiring import build_services
+from bot.app.wiring import build_bot, build_services
 from bot.core.config import Config
 from bot.render.text import block_buttons, blocks_to_text
 from bot.sandbox.fake_slack import FakeSlackServer, RecordedCall
@@ -57,7 +56,9 @@ class ShellSession:
     def __post_init__(self) -> None:
         self.slack.start()
         client = make_web_client(token=self.slack.bot_token, base_url=self.slack.api_url)
-        self.app = create_app(self.services, client=client, signing_secret=SHELL_SECRET)
+        # Like the server, minus the scheduler: the shell answers what is typed, it posts no reports.
+        self.bot = build_bot(self.services, client=client, signing_secret=SHELL_SECRET).start(scheduler=False)
+        self.app = self.bot.app
 
     def close(self) -> None:
         self.slack.stop()

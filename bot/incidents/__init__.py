@@ -1,4 +1,8 @@
-"""Incidents: the runbook's Incident Response as a workflow (domain only; Slack lives in commands/incidents.py)."""
+"""Incidents: the runbook's Incident Response as a workflow.
+
+Domain only: the use cases are `flows.IncidentFlows`, which publish through the `IncidentPublisher`
+protocol; the Slack implementation is `bot.slack.incident_publisher`, the listeners are in `commands`.
+"""
 
 from bot.incidents.service import (
     ClosingSummary,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from slack_sdk import WebClient
 
@@ -10,6 +11,9 @@ from bot.render.scheduled import ReportMessage
 from bot.render.slack import SlackMessage
 
 log = logging.getLogger(__name__)
+
+# What the scheduler posts with: (channel, message). Slack in production, a list in tests.
+Poster = Callable[[str, SlackMessage | ReportMessage], None]
 
 
 def post_report(client: WebClient, channel: str, report: ReportMessage | SlackMessage) -> str:
@@ -21,6 +25,15 @@ def post_report(client: WebClient, channel: str, report: ReportMessage | SlackMe
     if files:
         upload_files_to_thread(client, str(answer.get("channel") or channel), ts, report)  # type: ignore[arg-type]
     return ts
+
+
+def slack_poster(client: WebClient) -> Poster:
+    """A `Poster` over `post_report`, for the scheduler's jobs."""
+
+    def post(channel: str, message: SlackMessage | ReportMessage) -> None:
+        post_report(client, channel, message)
+
+    return post
 
 
 def upload_files_to_thread(client: WebClient, channel_id: str, thread_ts: str, report: ReportMessage) -> None:
