@@ -212,3 +212,21 @@ def test_replicas_upgrading_postgresql_at_once_take_turns(pg_url: str) -> None:
 def test_replicas_upgrading_sqlite_at_once_take_turns(tmp_path: object) -> None:
     results = _race(f"sqlite:///{tmp_path}/state.db", replicas=3)
     assert results.count((None, HEAD)) == 1 and results.count((HEAD, HEAD)) == 2
+
+
+def test_cdc_bot_db_upgrade_applies_the_migrations(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.app.cli import main
+
+    url = f"sqlite:///{tmp_path}/state.db"
+    monkeypatch.setenv("CDC_BOT_DATABASE_URL", url)
+    assert main(["db", "upgrade"]) == 0
+    assert capsys.readouterr().out == f"{url}: upgraded from nothing to revision {HEAD}\n"
+    assert main(["db", "upgrade"]) == 0
+    assert capsys.readouterr().out == f"{url}: already at revision {HEAD}\n"
+    engine = make_engine(url)
+    try:
+        assert _tables(engine) == TABLES
+    finally:
+        engine.dispose()
