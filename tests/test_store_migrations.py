@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -84,9 +85,9 @@ SPELLINGS = {
 VERSION_3_DDL = [s for s in LEGACY_DDL if "incident" not in s and "workflows" not in s]
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A URL whose connections work in a fresh schema of the shared `test` database."""
+@contextmanager
+def fresh_pg_schema() -> Iterator[str]:
+    """A URL whose connections work in a new schema of the shared `test` database, dropped afterwards."""
     schema = f"store_test_{uuid.uuid4().hex[:10]}"
     admin = make_engine(PG_URL)
     with admin.begin() as conn:
@@ -97,6 +98,12 @@ def pg_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with fresh_pg_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -50,13 +50,13 @@ __all__ = [
 
 
 class StateStore:
-    def __init__(self, url: str | None = None, *, upgrade_schema: bool = True) -> None:
+    def __init__(self, url: str | None = None) -> None:
         self.url = database_url(url)
         self.engine = make_engine(self.url)
         # Rows stay readable after their session ends: repositories hand them out detached.
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        if upgrade_schema:
-            upgrade(self.engine)
+        # Every start brings the schema to head; replicas starting together take turns (see migrate.py).
+        upgrade(self.engine)
         self.approvals = ApprovalRepository(self.sessions)
         self.audit_log = AuditLog(self.sessions)
         self.incidents = IncidentRepository(self.sessions)

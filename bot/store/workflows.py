@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
@@ -17,9 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.models import Workflow, utcnow
-
-if TYPE_CHECKING:
-    from bot.store.state import StateStore
 
 
 class WorkflowStatus(StrEnum):
@@ -140,14 +137,21 @@ class WorkflowRepository:
 # action; new code calls `store.workflows` and maps rows with `WorkflowRecord.model_validate`.
 
 
-def get_workflow(store: StateStore, workflow_id: str) -> WorkflowRecord | None:
+class _Store(Protocol):
+    """A StateStore, as far as these functions need one (naming the class would make a circle with state.py)."""
+
+    @property
+    def workflows(self) -> WorkflowRepository: ...
+
+
+def get_workflow(store: _Store, workflow_id: str) -> WorkflowRecord | None:
     row = store.workflows.get(workflow_id)
     return WorkflowRecord.model_validate(row) if row is not None else None
 
 
-def request_abort(store: StateStore, workflow_id: str, user: str) -> bool:
+def request_abort(store: _Store, workflow_id: str, user: str) -> bool:
     return store.workflows.request_abort(workflow_id, user)
 
 
-def latest_workflows(store: StateStore, pipeline: str, kinds: Iterable[str], limit: int = 10) -> list[WorkflowRecord]:
+def latest_workflows(store: _Store, pipeline: str, kinds: Iterable[str], limit: int = 10) -> list[WorkflowRecord]:
     return [WorkflowRecord.model_validate(row) for row in store.workflows.latest(pipeline, kinds, limit)]
