@@ -128,13 +128,14 @@ class ApprovalService:
             audit_approval(self.services, user, "action.press_rejected", record, reason=reason.value)
         return Decision(reason, record)
 
-    def _may_approve(self, user: str, record: ApprovalRecord) -> Outcome | None:
+    def _refuse_approval(self, user: str, record: ApprovalRecord) -> Outcome | None:
+        """Why `user` may not approve this (None: they may): approvers only, and never their own request."""
         if not self.access.allows(user, Role.APPROVER):
             return Outcome.NOT_ALLOWED
         return Outcome.OWN_REQUEST if user == record.requester else None
 
-    def _may_deny(self, user: str, record: ApprovalRecord) -> Outcome | None:
-        # Approvers deny; the requester may withdraw their own request the same way.
+    def _refuse_denial(self, user: str, record: ApprovalRecord) -> Outcome | None:
+        """Why `user` may not deny this (None: they may): approvers deny; the requester may withdraw it."""
         return None if self.access.allows(user, Role.APPROVER) or user == record.requester else Outcome.NOT_ALLOWED
 
     def _pending(
@@ -173,7 +174,7 @@ class ApprovalService:
     ) -> Decision:
         """Approve and start the run in the background; anything else leaves the approval as it was."""
         now = now or utcnow()
-        record = self._pending(approval_id, user, publisher, self._may_approve, channel, message_ts, now)
+        record = self._pending(approval_id, user, publisher, self._refuse_approval, channel, message_ts, now)
         if isinstance(record, Decision):
             return record
         won = self.services.store.approvals.transition(
@@ -204,7 +205,7 @@ class ApprovalService:
     ) -> Decision:
         """Approvers deny; the requester may withdraw their own request the same way."""
         now = now or utcnow()
-        record = self._pending(approval_id, user, publisher, self._may_deny, channel, message_ts, now)
+        record = self._pending(approval_id, user, publisher, self._refuse_denial, channel, message_ts, now)
         if isinstance(record, Decision):
             return record
         won = self.services.store.approvals.transition(
