@@ -221,21 +221,9 @@ def schedule_overview(
     services: Services, lease: str = LEASE_NAME, now: datetime | None = None
 ) -> tuple[list[ScheduleRow], str]:
     """Every scheduled job with its next and last run, and who leads; readable on any replica."""
-    from sqlalchemy import func, select
-
-    from bot.store.state import ReportRun
-
     now = now or datetime.now(UTC)
     tz = services.config.slack.tz
-    with services.store.session() as session:
-        latest = dict(
-            session.execute(select(ReportRun.kind, func.max(ReportRun.scheduled_for)).group_by(ReportRun.kind)).all()
-        )
-        outcomes = {
-            kind: session.get(ReportRun, f"{kind}@{when.astimezone(UTC).isoformat()}")
-            for kind, when in latest.items()
-            if when is not None
-        }
+    outcomes = services.store.report_runs.latest_by_kind()
     rows = []
     for spec in job_specs(services, lease):
         next_run = spec.trigger.get_next_fire_time(None, now.astimezone(tz))

@@ -72,7 +72,7 @@ def run_due_report(
         # Not an error: the bot was down past the grace. A stale morning report misleads more than none.
         log.info("%s report of %s not posted: %s late, grace is %s", kind, scheduled, late, grace)
         return Outcome.STALE
-    if not services.store.claim_report_run(kind, scheduled, INSTANCE_ID):
+    if not services.store.report_runs.claim(kind, scheduled, INSTANCE_ID):
         return Outcome.ALREADY_CLAIMED
     try:
         message = build(services, late if late > LATE_AFTER else None)
@@ -80,11 +80,11 @@ def run_due_report(
             post(config.slack.ops_channel, message)
     except Exception as exc:
         log.exception("%s report for %s failed", kind, scheduled)
-        services.store.finish_report_run(kind, scheduled, f"failed: {exc}")
+        services.store.report_runs.finish(kind, scheduled, f"failed: {exc}")
         SCHEDULED_POSTS.labels(kind, "failed").inc()
         return Outcome.FAILED
     outcome = Outcome.POSTED if message is not None else Outcome.DONE
-    services.store.finish_report_run(kind, scheduled, outcome.value)
+    services.store.report_runs.finish(kind, scheduled, outcome.value)
     SCHEDULED_POSTS.labels(kind, outcome.value).inc()
     return outcome
 

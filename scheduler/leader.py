@@ -69,7 +69,7 @@ class LeaderElector:
                 return
             started = time.monotonic()
             try:
-                held = self.store.acquire_lease(self.name, self.identity, self.ttl)
+                held = self.store.leases.acquire(self.name, self.identity, self.ttl)
             except Exception as exc:  # the database is down: lead on only while the last renewal lasts
                 held = self._leading and time.monotonic() + self.renew_every < self._valid_until
                 log.warning("leader lease %s not renewed (%s); %s", self.name, exc, "still held" if held else "")
@@ -102,6 +102,6 @@ class LeaderElector:
                 self._leading = False
                 self._call(self._on_stop)
                 try:
-                    self.store.release_lease(self.name, self.identity)
+                    self.store.leases.release(self.name, self.identity)
                 except Exception as exc:  # it expires by itself
                     log.warning("could not release leader lease %s: %s", self.name, exc)

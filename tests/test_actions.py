@@ -147,7 +147,7 @@ class Flow:
     def message_ts(self, approval_id: str) -> str:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            row = self.services.store.get_approval(approval_id)
+            row = self.services.store.approvals.get(approval_id)
             if row is not None and row.message_ts:
                 return row.message_ts
             time.sleep(0.01)
@@ -161,17 +161,17 @@ class Flow:
         return [json.dumps(c.args, ensure_ascii=False) for c in calls]
 
     def state(self, approval_id: str) -> str:
-        row = self.services.store.get_approval(approval_id)
+        row = self.services.store.approvals.get(approval_id)
         assert row is not None
         return row.state
 
     def wait_final(self, approval_id: str, timeout: float = 10) -> ApprovalRecord:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            row = self.services.store.get_approval(approval_id)
+            row = self.services.store.approvals.get(approval_id)
             if row is not None and row.state in {s.value for s in ApprovalState} - {"pending", "approved", "running"}:
                 self.wait_message_shows(row.state, str(row.message_ts))
-                return ApprovalRecord.from_row(row)
+                return ApprovalRecord.model_validate(row)
             time.sleep(0.02)
         raise AssertionError(f"approval {approval_id} is still {self.state(approval_id)}")
 
@@ -320,7 +320,7 @@ def test_request_in_a_thread_from_another_feature(
     posted = slack.wait_for("chat.postMessage")[0]
     assert posted.args["thread_ts"] == "1700000000.000100"
     assert record.message_ts and slack.message("C0OPS", record.message_ts)["thread_ts"] == "1700000000.000100"
-    assert services.store.get_approval(record.id).thread_ts == "1700000000.000100"  # type: ignore[union-attr]
+    assert services.store.approvals.get(record.id).thread_ts == "1700000000.000100"  # type: ignore[union-attr]
 
 
 # --- each action, run and observed on its backend ----------------------------------------------------------

@@ -493,7 +493,7 @@ def test_second_snapshot_reports_what_changed_and_resolve_lists_the_actions(
     )
     assert "2 → 5 replicas" in text(request)
     assert bot.press("approval_approve", approval_id, APPROVER, request["ts"])[0] == 200
-    wait_until(lambda: bot.services.store.get_approval(approval_id).state == "succeeded")  # type: ignore[union-attr]
+    wait_until(lambda: bot.services.store.approvals.get(approval_id).state == "succeeded")  # type: ignore[union-attr]
 
     # The world moves: the task recovers, the Connect pod comes back, the group catches up, the alarm clears.
     world.connector("RUNNING", ["RUNNING"])

@@ -325,9 +325,9 @@ def request(bot: Bot, text: str, user: str = OPERATOR) -> ApprovalRecord:
 
 
 def _record(bot: Bot, approval_id: str) -> ApprovalRecord:
-    row = bot.services.store.get_approval(approval_id)
+    row = bot.services.store.approvals.get(approval_id)
     assert row is not None
-    return ApprovalRecord.from_row(row)
+    return ApprovalRecord.model_validate(row)
 
 
 def approve(bot: Bot, approval: ApprovalRecord, user: str = APPROVER) -> None:

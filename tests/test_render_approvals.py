@@ -6,7 +6,7 @@ Regenerate the goldens after an intended change: `UPDATE_GOLDEN=1 python -m pyte
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -78,7 +78,7 @@ def in_state(state: ApprovalState, **changes: Any) -> ApprovalRecord:
             },
         },
     }
-    return replace(PENDING, state=state, **{**base[state], **changes})
+    return PENDING.model_copy(update={"state": state, **base[state], **changes})
 
 
 def actions_blocks(message: SlackMessage) -> list[dict[str, Any]]:

@@ -47,7 +47,7 @@ def test_lease_is_held_by_one_and_passes_on_after_expiry() -> None:
 
     def contend(holder: str) -> None:
         barrier.wait()
-        results.append((holder, StateStore(PG_URL).acquire_lease(name, holder, ttl, now=t0)))
+        results.append((holder, StateStore(PG_URL).leases.acquire(name, holder, ttl, now=t0)))
 
     threads = [threading.Thread(target=contend, args=(f"replica-{i}",)) for i in range(4)]
     for thread in threads:
@@ -59,13 +59,13 @@ def test_lease_is_held_by_one_and_passes_on_after_expiry() -> None:
     winner = winners[0]
     other = next(h for h, _ in results if h != winner)
     # The holder renews; the others wait until it expires (or is released).
-    assert store.acquire_lease(name, winner, ttl, now=t0 + timedelta(seconds=5))
-    assert not store.acquire_lease(name, other, ttl, now=t0 + timedelta(seconds=14))
-    assert store.acquire_lease(name, other, ttl, now=t0 + timedelta(seconds=16))
-    assert not store.acquire_lease(name, winner, ttl, now=t0 + timedelta(seconds=17))
-    store.release_lease(name, other, now=t0 + timedelta(seconds=18))
-    assert store.acquire_lease(name, winner, ttl, now=t0 + timedelta(seconds=18))
-    lease = store.lease(name)
+    assert store.leases.acquire(name, winner, ttl, now=t0 + timedelta(seconds=5))
+    assert not store.leases.acquire(name, other, ttl, now=t0 + timedelta(seconds=14))
+    assert store.leases.acquire(name, other, ttl, now=t0 + timedelta(seconds=16))
+    assert not store.leases.acquire(name, winner, ttl, now=t0 + timedelta(seconds=17))
+    store.leases.release(name, other, now=t0 + timedelta(seconds=18))
+    assert store.leases.acquire(name, winner, ttl, now=t0 + timedelta(seconds=18))
+    lease = store.leases.get(name)
     assert lease is not None and lease.holder == winner and lease.acquired_at == t0 + timedelta(seconds=18)
 
 

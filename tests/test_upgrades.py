@@ -179,9 +179,9 @@ def _request(bot: BotServer, text: str) -> ApprovalRecord:
     approval_id = next(e["value"] for b in posted.args["blocks"] if b["type"] == "actions" for e in b["elements"])
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        row = bot.services.store.get_approval(approval_id)
+        row = bot.services.store.approvals.get(approval_id)
         if row is not None and row.message_ts:
-            return ApprovalRecord.from_row(row)
+            return ApprovalRecord.model_validate(row)
         time.sleep(0.01)
     raise AssertionError("the approval never got its message ts")
 
@@ -189,9 +189,9 @@ def _request(bot: BotServer, text: str) -> ApprovalRecord:
 def _final(bot: BotServer, approval_id: str, timeout: float = 15) -> ApprovalRecord:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        row = bot.services.store.get_approval(approval_id)
+        row = bot.services.store.approvals.get(approval_id)
         if row is not None and row.state in FINAL:
-            return ApprovalRecord.from_row(row)
+            return ApprovalRecord.model_validate(row)
         time.sleep(0.02)
     raise AssertionError(f"approval {approval_id} did not finish")
 

@@ -12,16 +12,38 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.clients.base import PipelineClients
 from bot.core.config import PipelineConfig
 
 if TYPE_CHECKING:
-    from bot.actions.service import ApprovalPublisher, ApprovalRecord
     from bot.services import Services
 
 Progress = Callable[[str], None]
+
+
+class RunningApproval(Protocol):
+    """What an action that keeps its own state reads of the approval it runs under.
+
+    An `ApprovalRecord` (bot.actions.approvals) is one; it is named by shape here because that module
+    knows every action, and every action knows this one.
+    """
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def pipeline(self) -> str: ...
+    @property
+    def requester(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def thread_ts(self) -> str | None: ...
+    @property
+    def message_ts(self) -> str | None: ...
+    @property
+    def args(self) -> dict[str, Any]: ...
 
 
 class ActionError(Exception):
@@ -84,8 +106,9 @@ class ActionContext:
     build_timeout: float = 1200.0
     # Set by the approval runner, for actions that keep their own state and thread (workflows).
     services: Services | None = None
-    approval: ApprovalRecord | None = None
-    publisher: ApprovalPublisher | None = None
+    approval: RunningApproval | None = None
+    # The approval's publisher (an ApprovalPublisher); workflows also post their steps when it can.
+    publisher: object | None = None
 
     def wait_until(self, what: str, probe: Callable[[], tuple[bool, str]]) -> str:
         """Poll `probe` (→ done?, status text) until done or the timeout; reports each status as progress."""

@@ -9,24 +9,33 @@ State machine (every arrow is one `UPDATE … WHERE state = <from>` whose row co
 
 So a double click, two approvers at once, or two bot replicas on one database run an action
 exactly once. Slack is reached only through the `ApprovalPublisher` protocol; nothing here
-imports slack_sdk.
+imports slack_sdk. Requests are built in `bot.actions.requests`, the record in `bot.actions.approvals`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
-from bot.actions import ACTIONS, get_action
+from bot.actions import ACTIONS
+from bot.actions.approvals import (
+    BOT_ACTOR,
+    FINAL_STATES,
+    ApprovalPublisher,
+    ApprovalRecord,
+    ApprovalState,
+    Decision,
+    Outcome,
+    audit_approval,
+    load_approval,
+    publish_quietly,
+)
 from bot.actions.base import (
     Action,
     ActionContext,
@@ -36,238 +45,34 @@ from bot.actions.base import (
     Preview,
     fingerprint_changes,
 )
+from bot.actions.requests import action_context, request_action
 from bot.clients.base import BackendError
 from bot.core.access import AccessPolicy, Role
-from bot.core.config import PipelineConfig, UnknownPipeline
+from bot.core.config import UnknownPipeline
 from bot.services import Services
-from bot.store.state import Approval, utcnow
+from bot.store.models import utcnow
+
+# Callers import the approval flow's names from here.
+__all__ = [
+    "BOT_ACTOR",
+    "FINAL_STATES",
+    "ApprovalPublisher",
+    "ApprovalRecord",
+    "ApprovalService",
+    "ApprovalState",
+    "Decision",
+    "Outcome",
+    "action_context",
+    "load_approval",
+    "request_action",
+]
 
 log = logging.getLogger(__name__)
 
-BOT_ACTOR = "cdc-bot"
 
-
-class ApprovalState(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    DENIED = "denied"
-    EXPIRED = "expired"
-    DRIFTED = "drifted"
-
-
-FINAL_STATES = frozenset(
-    {ApprovalState.SUCCEEDED, ApprovalState.FAILED, ApprovalState.DENIED, ApprovalState.EXPIRED, ApprovalState.DRIFTED}
-)
-
-
-@dataclass(frozen=True)
-class ApprovalRecord:
-    """One approval as the renderers and callers see it: a plain snapshot of the stored row."""
-
-    id: str
-    pipeline: str
-    action: str
-    args: dict[str, Any]
-    preview: dict[str, Any]
-    requester: str
-    state: ApprovalState
-    channel: str
-    created_at: datetime
-    expires_at: datetime
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-    message_ts: str | None = None
-    thread_ts: str | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    result: dict[str, Any] | None = None
-    error: str | None = None
-
-    @classmethod
-    def from_row(cls, row: Approval) -> ApprovalRecord:
-        return cls(
-            id=row.id,
-            pipeline=row.pipeline,
-            action=row.action,
-            args=dict(row.args or {}),
-            preview=dict(row.preview or {}),
-            requester=row.requester,
-            state=ApprovalState(row.state),
-            channel=row.channel,
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-            decided_by=row.decided_by,
-            decided_at=row.decided_at,
-            message_ts=row.message_ts,
-            thread_ts=row.thread_ts,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-            result=dict(row.result) if row.result is not None else None,
-            error=row.error,
-        )
-
-    @property
-    def title(self) -> str:
-        return str(self.preview.get("title") or self.action)
-
-    @property
-    def risk(self) -> str:
-        return str(self.preview.get("risk") or "")
-
-    @property
-    def lines(self) -> list[str]:
-        return [str(line) for line in self.preview.get("lines") or []]
-
-    @property
-    def argv(self) -> list[str]:
-        return [str(word) for word in self.args.get("argv") or []]
-
-    @property
-    def command(self) -> str:
-        """The slash command that asks for the same thing again."""
-        spec = ACTIONS.get(self.action)
-        prefix = spec.command if spec is not None and spec.command else f"/cdc action {self.action}"
-        return " ".join([prefix, *self.argv, self.pipeline])
-
-    @property
-    def final(self) -> bool:
-        return self.state in FINAL_STATES
-
-
-class ApprovalPublisher(Protocol):
-    """Where approval messages go (Slack in production); the domain only says what to show."""
-
-    def post(self, approval: ApprovalRecord) -> tuple[str, str]:
-        """Post the approval request; returns (channel id, message ts)."""
-        ...
-
-    def update(self, approval: ApprovalRecord, progress: str | None = None) -> None: ...
-
-
-class Outcome(StrEnum):
-    APPROVED = "approved"
-    DENIED = "denied"
-    EXPIRED = "expired"
-    UNKNOWN = "unknown"
-    NOT_ALLOWED = "not_allowed"
-    OWN_REQUEST = "own_request"
-    ALREADY_DECIDED = "already_decided"
-
-
-@dataclass(frozen=True)
-class Decision:
-    outcome: Outcome
-    approval: ApprovalRecord | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return self.outcome in (Outcome.APPROVED, Outcome.DENIED)
-
-
-def action_context(
-    services: Services, pipeline: PipelineConfig, progress: Callable[[str], None] | None = None
-) -> ActionContext:
-    settings = services.config.actions
-    return ActionContext(
-        pipeline=pipeline,
-        clients=services.clients(pipeline),
-        timeout=settings.timeout.total_seconds(),
-        poll_interval=settings.poll_interval.total_seconds(),
-        progress=progress or (lambda _text: None),
-        build_timeout=settings.build_timeout.total_seconds(),
-        services=services,
-    )
-
-
-def load_approval(services: Services, approval_id: str) -> ApprovalRecord | None:
-    row = services.store.get_approval(approval_id)
-    return ApprovalRecord.from_row(row) if row is not None else None
-
-
-def _audit(services: Services, actor: str, event: str, record: ApprovalRecord, **details: Any) -> None:
-    # Arguments are the words typed plus parsed values; previews and results never carry secret values.
-    services.store.audit(
-        actor,
-        event,
-        pipeline=record.pipeline,
-        subject=record.action,
-        details={"approval": record.id, "args": record.argv, **details},
-    )
-
-
-def _publish(publisher: ApprovalPublisher, record: ApprovalRecord, progress: str | None = None) -> None:
-    # A Slack hiccup must not stop the state machine: the store is the truth, the message a view of it.
-    try:
-        publisher.update(record, progress)
-    except Exception:
-        log.exception("could not update the message of approval %s", record.id)
-
-
-def request_action(
-    services: Services,
-    publisher: ApprovalPublisher,
-    *,
-    action: str,
-    words: list[str],
-    requester: str,
-    channel: str,
-    pipeline: str | None = None,
-    thread_ts: str | None = None,
-    access: AccessPolicy | None = None,
-    now: datetime | None = None,
-) -> ApprovalRecord:
-    """Validate, preview, store and post an approval request (in `thread_ts` when given).
-
-    Raises ActionError (bad arguments, missing target, nothing to do, Slack refused the post)
-    or UnknownPipeline; nothing is stored or posted for an invalid request.
-    """
-    spec = get_action(action)
-    if access is not None and not access.allows(requester, Role.OPERATOR):
-        raise ActionError(access.denial(Role.OPERATOR))
-    own_words, pipeline_word = spec.split(words)
-    if pipeline is not None and pipeline_word is not None:
-        raise ActionError(f"Usage: `/cdc action {spec.usage} [pipeline]`")
-    pipeline_config = services.config.pipeline(pipeline or pipeline_word)
-    args = {**spec.parse(own_words, pipeline_config), "argv": own_words}
-    ctx = action_context(services, pipeline_config)
-    try:
-        preview: Preview = spec.observe(ctx, args)
-        spec.validate(ctx, args, preview)
-    except BackendError as exc:
-        raise ActionError(f"Could not read the current state for the preview, so nothing was asked: {exc}") from None
-    now = now or utcnow()
-    ttl = timedelta(minutes=services.config.access.approval_ttl_minutes)
-    row = Approval(
-        id=secrets.token_urlsafe(18),
-        pipeline=pipeline_config.name,
-        action=spec.name,
-        args=args,
-        preview=preview.to_json(spec.title, spec.risk),
-        requester=requester,
-        state=ApprovalState.PENDING.value,
-        channel=channel,
-        thread_ts=thread_ts,
-        created_at=now,
-        expires_at=now + ttl,
-    )
-    services.store.add_approval(row)
-    record = ApprovalRecord.from_row(row)
-    _audit(services, requester, "action.requested", record, preview=record.lines, expires_at=record.expires_at)
-    try:
-        posted_channel, ts = publisher.post(record)
-    except Exception as exc:
-        services.store.transition_approval(
-            record.id, {ApprovalState.PENDING}, ApprovalState.FAILED, finished_at=now, error=f"not posted: {exc}"
-        )
-        _audit(services, BOT_ACTOR, "action.failed", record, error=f"approval request not posted: {exc}")
-        raise ActionError(
-            f"Could not post the approval request ({exc}); nothing will run. Is the bot in this channel?"
-        ) from None
-    services.store.set_approval_fields(record.id, channel=posted_channel, message_ts=ts)
-    return replace(record, channel=posted_channel, message_ts=ts)
+def _settled(record: ApprovalRecord) -> Outcome:
+    """What a press on an approval that is no longer pending gets."""
+    return Outcome.EXPIRED if record.state is ApprovalState.EXPIRED else Outcome.ALREADY_DECIDED
 
 
 class _ProgressReporter:
@@ -283,7 +88,7 @@ class _ProgressReporter:
         if text == self._last_text or now - self._last_at < self._interval:
             return
         self._last_text, self._last_at = text, now
-        _publish(self._publisher, self._record, text)
+        publish_quietly(self._publisher, self._record, text)
 
 
 # How long an approved request may wait to start, and a run may overstay every deadline, before
@@ -318,10 +123,44 @@ class ApprovalService:
     def _reject(self, user: str, approval_id: str, reason: Outcome, record: ApprovalRecord | None) -> Decision:
         details = {"approval": approval_id[:64], "reason": reason.value}
         if record is None:
-            self.services.store.audit(user, "action.press_rejected", details=details)
+            self.services.store.audit_log.record(user, "action.press_rejected", details=details)
         else:
-            _audit(self.services, user, "action.press_rejected", record, reason=reason.value)
+            audit_approval(self.services, user, "action.press_rejected", record, reason=reason.value)
         return Decision(reason, record)
+
+    def _refuse_approval(self, user: str, record: ApprovalRecord) -> Outcome | None:
+        """Why `user` may not approve this (None: they may): approvers only, and never their own request."""
+        if not self.access.allows(user, Role.APPROVER):
+            return Outcome.NOT_ALLOWED
+        return Outcome.OWN_REQUEST if user == record.requester else None
+
+    def _refuse_denial(self, user: str, record: ApprovalRecord) -> Outcome | None:
+        """Why `user` may not deny this (None: they may): approvers deny; the requester may withdraw it."""
+        return None if self.access.allows(user, Role.APPROVER) or user == record.requester else Outcome.NOT_ALLOWED
+
+    def _pending(
+        self,
+        approval_id: str,
+        user: str,
+        publisher: ApprovalPublisher,
+        refusal: Callable[[str, ApprovalRecord], Outcome | None],
+        channel: str | None,
+        message_ts: str | None,
+        now: datetime,
+    ) -> ApprovalRecord | Decision:
+        """The checks a press goes through before deciding: the approval if it is still open to `user`,
+        else the Decision to answer with (unknown, not allowed, already decided, expired now)."""
+        record = self._find(approval_id, channel, message_ts)
+        if record is None:
+            return self._reject(user, approval_id, Outcome.UNKNOWN, None)
+        refused = refusal(user, record)
+        if refused is not None:
+            return self._reject(user, approval_id, refused, record)
+        if record.state is not ApprovalState.PENDING:
+            return Decision(_settled(record), record)
+        if record.expires_at <= now:
+            return self._expire(record, user, publisher, now)
+        return record
 
     def approve(
         self,
@@ -335,20 +174,10 @@ class ApprovalService:
     ) -> Decision:
         """Approve and start the run in the background; anything else leaves the approval as it was."""
         now = now or utcnow()
-        record = self._find(approval_id, channel, message_ts)
-        if record is None:
-            return self._reject(user, approval_id, Outcome.UNKNOWN, None)
-        if not self.access.allows(user, Role.APPROVER):
-            return self._reject(user, approval_id, Outcome.NOT_ALLOWED, record)
-        if user == record.requester:
-            return self._reject(user, approval_id, Outcome.OWN_REQUEST, record)
-        if record.state is not ApprovalState.PENDING:
-            return Decision(
-                Outcome.EXPIRED if record.state is ApprovalState.EXPIRED else Outcome.ALREADY_DECIDED, record
-            )
-        if record.expires_at <= now:
-            return self._expire(record, user, publisher, now)
-        won = self.services.store.transition_approval(
+        record = self._pending(approval_id, user, publisher, self._refuse_approval, channel, message_ts, now)
+        if isinstance(record, Decision):
+            return record
+        won = self.services.store.approvals.transition(
             record.id,
             {ApprovalState.PENDING},
             ApprovalState.APPROVED,
@@ -360,7 +189,7 @@ class ApprovalService:
         if not won:
             return self._lost_race(record, user, publisher, now)
         approved = load_approval(self.services, record.id) or record
-        _audit(self.services, user, "action.approved", approved, requested_by=record.requester)
+        audit_approval(self.services, user, "action.approved", approved, requested_by=record.requester)
         self._submit(self.run, record.id, publisher)
         return Decision(Outcome.APPROVED, approved)
 
@@ -376,52 +205,46 @@ class ApprovalService:
     ) -> Decision:
         """Approvers deny; the requester may withdraw their own request the same way."""
         now = now or utcnow()
-        record = self._find(approval_id, channel, message_ts)
-        if record is None:
-            return self._reject(user, approval_id, Outcome.UNKNOWN, None)
-        if not (self.access.allows(user, Role.APPROVER) or user == record.requester):
-            return self._reject(user, approval_id, Outcome.NOT_ALLOWED, record)
-        if record.state is not ApprovalState.PENDING:
-            return Decision(
-                Outcome.EXPIRED if record.state is ApprovalState.EXPIRED else Outcome.ALREADY_DECIDED, record
-            )
-        if record.expires_at <= now:
-            return self._expire(record, user, publisher, now)
-        won = self.services.store.transition_approval(
+        record = self._pending(approval_id, user, publisher, self._refuse_denial, channel, message_ts, now)
+        if isinstance(record, Decision):
+            return record
+        won = self.services.store.approvals.transition(
             record.id, {ApprovalState.PENDING}, ApprovalState.DENIED, unexpired_at=now, decided_by=user, decided_at=now
         )
         if not won:
             return self._lost_race(record, user, publisher, now)
         denied = load_approval(self.services, record.id) or record
-        _audit(self.services, user, "action.denied", denied, requested_by=record.requester)
-        self._submit(_publish, publisher, denied)
+        audit_approval(self.services, user, "action.denied", denied, requested_by=record.requester)
+        self._submit(publish_quietly, publisher, denied)
         return Decision(Outcome.DENIED, denied)
 
     def _lost_race(self, record: ApprovalRecord, user: str, publisher: ApprovalPublisher, now: datetime) -> Decision:
         fresh = load_approval(self.services, record.id) or record
         if fresh.state is ApprovalState.PENDING:  # it expired between the read and the update
             return self._expire(fresh, user, publisher, now)
-        return Decision(Outcome.EXPIRED if fresh.state is ApprovalState.EXPIRED else Outcome.ALREADY_DECIDED, fresh)
+        return Decision(_settled(fresh), fresh)
 
     def _expire(
         self, record: ApprovalRecord, user: str | None, publisher: ApprovalPublisher, now: datetime
     ) -> Decision:
-        if self.services.store.transition_approval(
+        if self.services.store.approvals.transition(
             record.id, {ApprovalState.PENDING}, ApprovalState.EXPIRED, expired_at=now, finished_at=now
         ):
             expired = load_approval(self.services, record.id) or record
-            _audit(self.services, BOT_ACTOR, "action.expired", expired, pressed_by=user, expires_at=record.expires_at)
-            self._submit(_publish, publisher, expired)
+            audit_approval(
+                self.services, BOT_ACTOR, "action.expired", expired, pressed_by=user, expires_at=record.expires_at
+            )
+            self._submit(publish_quietly, publisher, expired)
             return Decision(Outcome.EXPIRED, expired)
         fresh = load_approval(self.services, record.id) or record
-        return Decision(Outcome.EXPIRED if fresh.state is ApprovalState.EXPIRED else Outcome.ALREADY_DECIDED, fresh)
+        return Decision(_settled(fresh), fresh)
 
     def expire_due(self, publisher: ApprovalPublisher, now: datetime | None = None) -> int:
         """Expire every pending request past its time (for a periodic sweep); returns how many."""
         now = now or utcnow()
         count = 0
-        for row in self.services.store.expired_pending_approvals(now):
-            if self._expire(ApprovalRecord.from_row(row), None, publisher, now).outcome is Outcome.EXPIRED:
+        for row in self.services.store.approvals.expired_pending(now):
+            if self._expire(ApprovalRecord.model_validate(row), None, publisher, now).outcome is Outcome.EXPIRED:
                 count += 1
         return count
 
@@ -436,8 +259,8 @@ class ApprovalService:
         actions = self.services.config.actions
         deadline = max(actions.timeout, actions.build_timeout) + ABANDON_MARGIN
         count = 0
-        for row in self.services.store.abandoned_approvals(now - ABANDON_MARGIN, now - deadline):
-            record = ApprovalRecord.from_row(row)
+        for row in self.services.store.approvals.abandoned(now - ABANDON_MARGIN, now - deadline):
+            record = ApprovalRecord.model_validate(row)
             action = ACTIONS.get(record.action)
             if record.state is ApprovalState.APPROVED:
                 error = "the bot stopped before running it; nothing was run. Ask again if it is still needed"
@@ -496,7 +319,7 @@ class ApprovalService:
             pipeline = self.services.config.pipeline(record.pipeline)
         except (ActionError, UnknownPipeline) as exc:
             return self._finish(record, ApprovalState.APPROVED, ApprovalState.FAILED, publisher, error=str(exc))
-        _publish(publisher, record, "Approved. Checking that nothing changed since the preview…")
+        publish_quietly(publisher, record, "Approved. Checking that nothing changed since the preview…")
         ctx = action_context(self.services, pipeline)
 
         fresh: Preview | None = None
@@ -533,13 +356,13 @@ class ApprovalService:
                 result={"changes": changes, "state_now": fresh.lines if fresh else []},
             )
 
-        if not store.transition_approval(
+        if not store.approvals.transition(
             record.id, {ApprovalState.APPROVED}, ApprovalState.RUNNING, started_at=utcnow()
         ):
             return load_approval(self.services, record.id)  # another runner took it
         running = load_approval(self.services, record.id) or record
-        _audit(self.services, BOT_ACTOR, "action.started", running, approved_by=running.decided_by)
-        _publish(publisher, running, "Running…")
+        audit_approval(self.services, BOT_ACTOR, "action.started", running, approved_by=running.decided_by)
+        publish_quietly(publisher, running, "Running…")
         return self._execute(running, action, ctx, publisher)
 
     def resume(self, approval_id: str, publisher: ApprovalPublisher) -> ApprovalRecord | None:
@@ -557,8 +380,8 @@ class ApprovalService:
             pipeline = self.services.config.pipeline(record.pipeline)
         except UnknownPipeline as exc:
             return self._finish(record, ApprovalState.RUNNING, ApprovalState.FAILED, publisher, error=str(exc))
-        _audit(self.services, BOT_ACTOR, "action.resumed", record, instance=self.services.instance_id)
-        _publish(publisher, record, "Resumed after a restart of the bot…")
+        audit_approval(self.services, BOT_ACTOR, "action.resumed", record, instance=self.services.instance_id)
+        publish_quietly(publisher, record, "Resumed after a restart of the bot…")
         return self._execute(record, action, ctx=action_context(self.services, pipeline), publisher=publisher)
 
     def _execute(
@@ -620,7 +443,7 @@ class ApprovalService:
         error: str | None = None,
         result: dict[str, Any] | None = None,
     ) -> ApprovalRecord | None:
-        if not self.services.store.transition_approval(
+        if not self.services.store.approvals.transition(
             record.id, {from_state}, to_state, finished_at=utcnow(), error=error, result=result
         ):
             return load_approval(self.services, record.id)
@@ -630,6 +453,6 @@ class ApprovalService:
             details["error"] = error
         if result:
             details.update({k: v for k, v in result.items() if k in ("summary", "changes", "duration_ms")})
-        _audit(self.services, BOT_ACTOR, f"action.{to_state.value}", final, **details)
-        _publish(publisher, final)
+        audit_approval(self.services, BOT_ACTOR, f"action.{to_state.value}", final, **details)
+        publish_quietly(publisher, final)
         return final

@@ -32,18 +32,8 @@ from bot.actions.base import ActionContext, ActionError, ActionFailed, ActionInt
 from bot.clients.base import BackendError
 from bot.core.config import Config
 from bot.core.results import HealthReport
-from bot.store.state import Workflow, utcnow
-from bot.store.workflows import (
-    StepState,
-    WorkflowRecord,
-    WorkflowStatus,
-    create_workflow,
-    get_workflow,
-    lease_name,
-    running_approvals,
-    transition_workflow,
-    update_workflow,
-)
+from bot.store.models import Workflow, utcnow
+from bot.store.workflows import StepState, WorkflowRecord, WorkflowStatus, lease_name
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -204,16 +194,16 @@ class _Runner:
     # --- lifecycle -------------------------------------------------------------------------------
 
     def run(self) -> ActionResult:
-        if not self.store.acquire_lease(self.lease, self.holder, self.ttl):
+        if not self.store.leases.acquire(self.lease, self.holder, self.ttl):
             raise ActionInterrupted("another bot instance is running this workflow")
         try:
             return self._run()
         finally:
-            self.store.release_lease(self.lease, self.holder)
+            self.store.leases.release(self.lease, self.holder)
 
     def _run(self) -> ActionResult:
         approval = self.approval
-        workflow = get_workflow(self.store, approval.id)
+        workflow = self._load(approval.id)
         resumed = workflow is not None
         if workflow is None:
             try:
@@ -234,7 +224,8 @@ class _Runner:
                 channel=approval.channel,
                 thread_ts=approval.thread_ts or approval.message_ts,
             )
-            workflow = create_workflow(self.store, row) or get_workflow(self.store, approval.id)
+            created = self.store.workflows.create(row)
+            workflow = WorkflowRecord.model_validate(created) if created else self._load(approval.id)
             assert workflow is not None
         self.workflow = workflow
         if workflow.status is WorkflowStatus.SUCCEEDED:
@@ -248,8 +239,8 @@ class _Runner:
             if self.workflow.step_state(step.name) == StepState.DONE:
                 continue
             self._run_step(index, step)
-        transition_workflow(
-            self.store, workflow.id, {WorkflowStatus.RUNNING}, WorkflowStatus.SUCCEEDED, finished_at=utcnow()
+        self.store.workflows.transition(
+            workflow.id, {WorkflowStatus.RUNNING}, WorkflowStatus.SUCCEEDED, finished_at=utcnow()
         )
         self._reload()
         assert self.workflow is not None
@@ -346,8 +337,8 @@ class _Runner:
         lines = [*state_now, *self._state_now()]
         where = f"step {index}/{len(self.definition.steps)} ({step.title})"
         message = f"{self.definition.title} stopped at {where}: {error}"
-        transition_workflow(
-            self.store, self._current().id, {WorkflowStatus.RUNNING}, status, finished_at=utcnow(), error=message
+        self.store.workflows.transition(
+            self._current().id, {WorkflowStatus.RUNNING}, status, finished_at=utcnow(), error=message
         )
         self._reload()
         self._post_note(WorkflowNote(kind=status.value, text=message, lines=lines, recovery=self.definition.recovery))
@@ -385,7 +376,7 @@ class _Runner:
     def _heartbeat(self) -> None:
         if self.services.stopped.is_set():
             raise ActionInterrupted("the bot is stopping")
-        if not self.store.acquire_lease(self.lease, self.holder, self.ttl):
+        if not self.store.leases.acquire(self.lease, self.holder, self.ttl):
             raise ActionInterrupted("lost the workflow's lease: another bot instance took it over")
         self._reload()
         by = self._current().abort_requested_by
@@ -398,18 +389,22 @@ class _Runner:
         assert self.workflow is not None
         return self.workflow
 
+    def _load(self, workflow_id: str) -> WorkflowRecord | None:
+        row = self.store.workflows.get(workflow_id)
+        return WorkflowRecord.model_validate(row) if row is not None else None
+
     def _reload(self) -> None:
-        self.workflow = get_workflow(self.store, self._current().id) or self.workflow
+        self.workflow = self._load(self._current().id) or self.workflow
 
     def _save_step(self, step: Step, record: dict[str, Any]) -> None:
         steps = {**self._current().steps, step.name: dict(record)}
-        update_workflow(self.store, self._current().id, steps=steps, step=step.name)
-        self.workflow = replace(self._current(), steps=steps, step=step.name)
+        self.store.workflows.update(self._current().id, steps=steps, step=step.name)
+        self.workflow = self._current().model_copy(update={"steps": steps, "step": step.name})
 
     def _save(self, **values: Any) -> None:
         saved = {**self._current().saved, **values}
-        update_workflow(self.store, self._current().id, saved=saved)
-        self.workflow = replace(self._current(), saved=saved)
+        self.store.workflows.update(self._current().id, saved=saved)
+        self.workflow = self._current().model_copy(update={"saved": saved})
 
     def _update_message(self, view: StepView, ts: Any) -> None:
         if not ts:
@@ -449,8 +444,8 @@ class WorkflowSweeper:
         now = now or utcnow()
         ttl = self.services.config.maintenance.lease
         handed: list[str] = []
-        for approval_id, started_at in running_approvals(self.services.store, self.actions):
-            lease = self.services.store.lease(lease_name(approval_id))
+        for approval_id, started_at in self.services.store.approvals.running(self.actions):
+            lease = self.services.store.leases.get(lease_name(approval_id))
             if lease is not None and lease.expires_at > now:
                 continue  # its runner is alive (maybe in this very process)
             if lease is None and started_at is not None and now - started_at < ttl:

@@ -1,4 +1,4 @@
-"""The `cdc-bot` console script: serve, check, report, sandbox, shell and config validate."""
+"""The `cdc-bot` console script: serve, check, report, sandbox, shell, config validate and db upgrade."""
 
 from __future__ import annotations
 
@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     cfg_sub = cfg.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
     validate = cfg_sub.add_parser("validate", parents=[common], help="validate a config file")
     validate.add_argument("path", nargs="?", help="config path (default: --config, $CDC_BOT_CONFIG, ./cdc-bot.yml)")
+
+    db = sub.add_parser("db", parents=[common], help="state store tools")
+    db_sub = db.add_subparsers(dest="db_command", metavar="SUBCOMMAND")
+    db_sub.add_parser("upgrade", parents=[common], help="apply the state store's migrations ($CDC_BOT_DATABASE_URL)")
     return parser
 
 
@@ -103,6 +107,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 1
     names = ", ".join(config.pipeline_names)
     print(f"{path}: OK ({len(config.pipelines)} pipeline{'s' if len(config.pipelines) != 1 else ''}: {names})")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.store.engine import database_url, display_url, make_engine
+    from bot.store.migrate import upgrade
+
+    url = database_url()
+    engine = make_engine(url)
+    try:
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
+    change = "already at" if before == after else f"upgraded from {before or 'nothing'} to"
+    print(f"{display_url(url)}: {change} revision {after}")
     return 0
 
 
@@ -268,6 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.config_command != "validate":
             parser.parse_args(["config", "--help"])
         return cmd_validate(args)
+    if args.command == "db":
+        if args.db_command != "upgrade":
+            parser.parse_args(["db", "--help"])
+        return cmd_db_upgrade(args)
     if args.command not in handlers:
         parser.print_help()
         return 2

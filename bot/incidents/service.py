@@ -13,15 +13,16 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select, update
+from pydantic import BaseModel, ConfigDict
 
-from bot.actions.service import ApprovalRecord, ApprovalState
+from bot.actions.approvals import ApprovalRecord, ApprovalState
 from bot.core.redaction import redact_text
 from bot.incidents.diff import Change, diff_snapshots
 from bot.incidents.severity import Severity
 from bot.incidents.snapshot import SummaryLine, summarize, take_snapshot
 from bot.services import Services
-from bot.store.state import Approval, Incident, IncidentEvent, utcnow
+from bot.store.incidents import IncidentStatus
+from bot.store.models import Incident, utcnow
 
 TITLE_MAX = 200
 _REF = re.compile(r"(?i)^(?:INC-?)(\d{1,9})$")
@@ -42,11 +43,6 @@ class EventKind(StrEnum):
     RESOLVED = "resolved"
 
 
-class IncidentStatus(StrEnum):
-    OPEN = "open"
-    RESOLVED = "resolved"
-
-
 def incident_ref(incident_id: int) -> str:
     return f"INC-{incident_id}"
 
@@ -57,8 +53,11 @@ def parse_ref(word: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-@dataclass(frozen=True)
-class IncidentRecord:
+class IncidentRecord(BaseModel):
+    """One incident as commands and renderers see it: an immutable snapshot of its row."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
     id: int
     pipeline: str
     severity: Severity
@@ -73,24 +72,6 @@ class IncidentRecord:
     resolved_by: str | None = None
     summary: str | None = None
 
-    @classmethod
-    def from_row(cls, row: Incident) -> IncidentRecord:
-        return cls(
-            id=row.id,
-            pipeline=row.pipeline,
-            severity=Severity(row.severity),
-            title=row.title,
-            affected=row.affected,
-            commander=row.commander,
-            status=IncidentStatus(row.status),
-            channel=row.channel,
-            thread_ts=row.thread_ts,
-            started_at=row.started_at,
-            resolved_at=row.resolved_at,
-            resolved_by=row.resolved_by,
-            summary=row.summary,
-        )
-
     @property
     def ref(self) -> str:
         return incident_ref(self.id)
@@ -103,8 +84,11 @@ class IncidentRecord:
         return (self.resolved_at or now or utcnow()) - self.started_at
 
 
-@dataclass(frozen=True)
-class EventRecord:
+class EventRecord(BaseModel):
+    """One timeline entry, as stored."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
     id: int
     incident_id: int
     at: datetime
@@ -112,10 +96,6 @@ class EventRecord:
     kind: str
     text: str
     data: dict[str, Any]
-
-    @classmethod
-    def from_row(cls, row: IncidentEvent) -> EventRecord:
-        return cls(row.id, row.incident_id, row.at, row.actor, row.kind, row.text or "", dict(row.data or {}))
 
 
 @dataclass(frozen=True)
@@ -170,9 +150,8 @@ class IncidentService:
     # --- reading ---------------------------------------------------------------------------------------
 
     def get(self, incident_id: int) -> IncidentRecord | None:
-        with self.store.session() as session:
-            row = session.get(Incident, incident_id)
-            return IncidentRecord.from_row(row) if row is not None else None
+        row = self.store.incidents.get(incident_id)
+        return IncidentRecord.model_validate(row) if row is not None else None
 
     def require(self, incident_id: int) -> IncidentRecord:
         found = self.get(incident_id)
@@ -181,18 +160,10 @@ class IncidentService:
         return found
 
     def open_incidents(self, channel: str | None = None) -> list[IncidentRecord]:
-        query = select(Incident).where(Incident.status == IncidentStatus.OPEN.value).order_by(Incident.id)
-        if channel is not None:
-            query = query.where(Incident.channel == channel)
-        with self.store.session() as session:
-            return [IncidentRecord.from_row(r) for r in session.scalars(query)]
+        return [IncidentRecord.model_validate(row) for row in self.store.incidents.open(channel)]
 
     def events(self, incident_id: int, kind: str | None = None) -> list[EventRecord]:
-        query = select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
-        if kind is not None:
-            query = query.where(IncidentEvent.kind == kind)
-        with self.store.session() as session:
-            return [EventRecord.from_row(r) for r in session.scalars(query.order_by(IncidentEvent.id))]
+        return [EventRecord.model_validate(row) for row in self.store.incidents.events(incident_id, kind)]
 
     def choose(self, channel: str, words: list[str], ref_positions: int = 1) -> Choice:
         """The incident a command means: an `INC-n` among the first `ref_positions` words, else the one
@@ -220,24 +191,15 @@ class IncidentService:
         """Runbook actions requested in the incident's thread, oldest first, as the approvals table has them."""
         if not incident.thread_ts:
             return []
-        query = (
-            select(Approval)
-            .where(Approval.channel == incident.channel, Approval.thread_ts == incident.thread_ts)
-            .order_by(Approval.created_at)
-        )
-        with self.store.session() as session:
-            return [ApprovalRecord.from_row(r) for r in session.scalars(query)]
+        rows = self.store.approvals.in_thread(incident.channel, incident.thread_ts)
+        return [ApprovalRecord.model_validate(row) for row in rows]
 
     # --- changing ----------------------------------------------------------------------------------------
 
     def record(
         self, incident_id: int, actor: str, kind: EventKind, text: str = "", data: dict[str, Any] | None = None
     ) -> EventRecord:
-        with self.store.session() as session:
-            row = IncidentEvent(incident_id=incident_id, actor=actor, kind=kind.value, text=text, data=data or {})
-            session.add(row)
-            session.flush()
-            return EventRecord.from_row(row)
+        return EventRecord.model_validate(self.store.incidents.add_event(incident_id, actor, kind.value, text, data))
 
     def declare(
         self,
@@ -258,20 +220,17 @@ class IncidentService:
             raise IncidentError("An incident needs a title (what is wrong, in a few words).")
         affected_text = redact_text(affected.strip()) if affected and affected.strip() else None
         now = now or utcnow()
-        with self.store.session() as session:
-            row = Incident(
-                pipeline=pipeline_config.name,
-                severity=severity.value,
-                title=title,
-                affected=affected_text,
-                commander=commander,
-                status=IncidentStatus.OPEN.value,
-                channel=channel,
-                started_at=now,
-            )
-            session.add(row)
-            session.flush()
-            record = IncidentRecord.from_row(row)
+        row = Incident(
+            pipeline=pipeline_config.name,
+            severity=severity.value,
+            title=title,
+            affected=affected_text,
+            commander=commander,
+            status=IncidentStatus.OPEN.value,
+            channel=channel,
+            started_at=now,
+        )
+        record = IncidentRecord.model_validate(self.store.incidents.add(row))
         self.record(
             record.id,
             commander,
@@ -279,19 +238,16 @@ class IncidentService:
             f"declared {severity.value}: {title}",
             {"severity": severity.value, "pipeline": record.pipeline, "affected": affected_text},
         )
-        self.services.store.audit(
+        self.store.audit_log.record(
             commander, "incident.declared", record.pipeline, record.ref, {"severity": severity.value}
         )
         return record
 
     def attach_thread(self, incident_id: int, channel: str, thread_ts: str) -> IncidentRecord:
-        with self.store.session() as session:
-            row = session.get(Incident, incident_id)
-            if row is None:
-                raise IncidentError(f"There is no incident {incident_ref(incident_id)}.")
-            row.channel, row.thread_ts = channel, thread_ts
-            session.flush()
-            return IncidentRecord.from_row(row)
+        row = self.store.incidents.attach_thread(incident_id, channel, thread_ts)
+        if row is None:
+            raise IncidentError(f"There is no incident {incident_ref(incident_id)}.")
+        return IncidentRecord.model_validate(row)
 
     def snapshot(self, incident: IncidentRecord, actor: str) -> SnapshotTaken:
         """Take a snapshot of the incident's pipeline, store it, and compare it with the previous one."""
@@ -330,22 +286,11 @@ class IncidentService:
         )
 
     def _last_snapshot(self, incident_id: int) -> EventRecord | None:
-        query = (
-            select(IncidentEvent)
-            .where(IncidentEvent.incident_id == incident_id, IncidentEvent.kind == EventKind.SNAPSHOT.value)
-            .order_by(IncidentEvent.id.desc())
-            .limit(1)
-        )
-        with self.store.session() as session:
-            row = session.scalars(query).first()
-            return EventRecord.from_row(row) if row is not None else None
+        row = self.store.incidents.last_event(incident_id, EventKind.SNAPSHOT.value)
+        return EventRecord.model_validate(row) if row is not None else None
 
     def _count(self, incident_id: int, kind: EventKind) -> int:
-        query = select(func.count(IncidentEvent.id)).where(
-            IncidentEvent.incident_id == incident_id, IncidentEvent.kind == kind.value
-        )
-        with self.store.session() as session:
-            return int(session.scalar(query) or 0)
+        return self.store.incidents.count_events(incident_id, kind.value)
 
     def set_severity(self, incident: IncidentRecord, severity: Severity, actor: str) -> IncidentRecord:
         if not incident.is_open:
@@ -353,19 +298,7 @@ class IncidentService:
         if severity is incident.severity:
             raise IncidentError(f"{incident.ref} is already {severity.value}.")
         # Compare-and-set on the severity read, so two people changing it at once both see the truth.
-        statement = (
-            update(Incident)
-            .where(
-                Incident.id == incident.id,
-                Incident.status == IncidentStatus.OPEN.value,
-                Incident.severity == incident.severity.value,
-            )
-            .values(severity=severity.value)
-            .execution_options(synchronize_session=False)
-        )
-        with self.store.session() as session:
-            changed = session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
-        if not changed:
+        if not self.store.incidents.change_severity(incident.id, incident.severity.value, severity.value):
             fresh = self.require(incident.id)
             raise IncidentError(
                 f"{incident.ref} changed meanwhile: it is {fresh.severity.value}, {fresh.status.value}."
@@ -388,19 +321,11 @@ class IncidentService:
     def resolve(self, incident: IncidentRecord, actor: str, summary: str | None = None) -> ClosingSummary:
         summary_text = redact_text(summary.strip()) if summary and summary.strip() else None
         now = utcnow()
-        statement = (
-            update(Incident)
-            .where(Incident.id == incident.id, Incident.status == IncidentStatus.OPEN.value)
-            .values(status=IncidentStatus.RESOLVED.value, resolved_at=now, resolved_by=actor, summary=summary_text)
-            .execution_options(synchronize_session=False)
-        )
-        with self.store.session() as session:
-            won = session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
-        if not won:
+        if not self.store.incidents.resolve(incident.id, at=now, by=actor, summary=summary_text):
             raise IncidentError(f"{incident.ref} is already resolved.")
         self.record(incident.id, actor, EventKind.RESOLVED, f"resolved{': ' + summary_text if summary_text else ''}")
         resolved = self.require(incident.id)
-        self.services.store.audit(
+        self.store.audit_log.record(
             actor,
             "incident.resolved",
             resolved.pipeline,

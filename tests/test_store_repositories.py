@@ -1,0 +1,71 @@
+"""Repository queries that no end-to-end test reaches on both backends: the scheduler overview's latest
+runs, and the incident compare-and-sets, on SQLite and on PostgreSQL (in a schema of its own)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.store.models import Incident
+from bot.store.state import StateStore
+from tests.test_store_migrations import fresh_pg_schema
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[StateStore]:
+    if request.param == "sqlite":
+        opened = StateStore(f"sqlite:///{tmp_path}/state.db")
+        yield opened
+        opened.engine.dispose()
+        return
+    with fresh_pg_schema() as url:
+        opened = StateStore(url)
+        yield opened
+        opened.engine.dispose()
+
+
+def test_report_runs_are_claimed_once_and_the_latest_per_kind_is_found(store: StateStore) -> None:
+    monday = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+    tuesday = monday + timedelta(days=1)
+    assert store.report_runs.claim("morning", monday, "pod-0")
+    assert not store.report_runs.claim("morning", monday, "pod-1")  # the other replica posts nothing
+    store.report_runs.finish("morning", monday, "posted")
+    assert store.report_runs.claim("morning", tuesday, "pod-1")
+    assert store.report_runs.claim("capacity", monday, "pod-0")
+    store.report_runs.finish("capacity", monday, "failed: boom")
+
+    latest = store.report_runs.latest_by_kind()
+    assert {kind: (run.scheduled_for, run.claimed_by, run.outcome) for kind, run in latest.items()} == {
+        "morning": (tuesday, "pod-1", None),
+        "capacity": (monday, "pod-0", "failed: boom"),
+    }
+
+
+def test_incident_changes_are_compare_and_set(store: StateStore) -> None:
+    incident = store.incidents.add(
+        Incident(pipeline="prod", severity="SEV2", title="lag", commander="U0", status="open", channel="C0")
+    )
+    assert incident.id is not None and incident.started_at.tzinfo is not None
+    assert store.incidents.change_severity(incident.id, "SEV2", "SEV1")
+    assert not store.incidents.change_severity(incident.id, "SEV2", "SEV3")  # read before someone else's change
+    assert [i.id for i in store.incidents.open()] == [incident.id]
+    now = datetime.now(UTC)
+    assert store.incidents.resolve(incident.id, at=now, by="U0", summary="fixed")
+    assert not store.incidents.resolve(incident.id, at=now, by="U1", summary="again")
+    resolved = store.incidents.get(incident.id)
+    assert resolved is not None and (resolved.status, resolved.severity, resolved.resolved_by) == (
+        "resolved",
+        "SEV1",
+        "U0",
+    )
+    assert store.incidents.open() == []
+
+    store.incidents.add_event(incident.id, "U0", "note", "first")
+    store.incidents.add_event(incident.id, "U0", "snapshot", "#1", {"number": 1})
+    store.incidents.add_event(incident.id, "U0", "snapshot", "#2", {"number": 2})
+    assert [e.text for e in store.incidents.events(incident.id)] == ["first", "#1", "#2"]
+    last = store.incidents.last_event(incident.id, "snapshot")
+    assert last is not None and last.data == {"number": 2}
+    assert store.incidents.count_events(incident.id, "snapshot") == 2
