@@ -101,6 +101,29 @@ def test_trigger_without_a_routing_key_says_so(account: Account) -> None:
     client.close()
 
 
+def test_events_acknowledge_and_resolve_by_dedup_key_then_a_new_trigger_opens_anew(
+    account: Account, pager: PagerDutyClient
+) -> None:
+    # The peer's Events v2 semantics, through the official client's own acknowledge/resolve.
+    events = pagerduty.EventsApiV2Client(
+        ROUTING_KEY, base_url=account.peer.url, verify=account.peer.client_ssl_context()
+    )
+    pager.trigger("cdc-dr-lag", "DR lag", "error", "cdc-bot")
+    events.acknowledge("cdc-dr-lag")
+    acked = pager.find_incident_by_dedup_key("cdc-dr-lag")
+    assert acked is not None and acked.status == "acknowledged"
+    assert acked.acknowledged_at is not None and acked.acknowledged_by is None  # the integration, not a person
+    events.resolve("cdc-dr-lag")
+    pager.trigger("cdc-dr-lag", "DR lag again", "error", "cdc-bot")
+
+    assert len(account.peer.account.incident_ids()) == 2  # a resolved incident is not linked to
+    statuses = sorted(pager.incident(i).status for i in account.peer.account.incident_ids())
+    assert statuses == ["resolved", "triggered"]
+    current = pager.find_incident_by_dedup_key("cdc-dr-lag")
+    assert current is not None and current.title == "DR lag again" and current.status == "triggered"
+    events.close()
+
+
 def test_a_dedup_key_that_was_never_used_finds_nothing(pager: PagerDutyClient) -> None:
     assert pager.find_incident_by_dedup_key("no-such-key") is None
 

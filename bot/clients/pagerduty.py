@@ -120,8 +120,12 @@ class PagerDutyClient:
     def find_incident_by_dedup_key(self, dedup_key: str) -> PagerIncident | None:
         with self._translated("looking up an incident by dedup key"):
             params = {"incident_key": dedup_key, "date_range": "all"}
-            raw = next(iter(self._rest.iter_all("/incidents", params=params)), None)
-            return None if raw is None else _incident(raw, self._log_entries(raw["id"]))
+            matches = list(self._rest.iter_all("/incidents", params=params))
+            if not matches:
+                return None
+            # A dedup key opens a new incident once the last one is resolved: the open one, else the latest.
+            raw = max(matches, key=_currency)
+            return _incident(raw, self._log_entries(raw["id"]))
 
     def incidents_since(self, since: datetime, service_ids: Sequence[str] = ()) -> list[PagerIncident]:
         """Incidents created since `since`, with who acknowledged each and when (from the log
@@ -207,6 +211,11 @@ def _bound_retries(client: pagerduty.ApiClient, timeout: float) -> None:
     client.max_network_attempts = 0
     client.sleep_timer = 0.5
     client.retry = {429: 1}
+
+
+def _currency(raw: dict[str, Any]) -> tuple[bool, str, int]:
+    """Sort key: open before resolved, then newest (incident numbers only grow)."""
+    return raw.get("status") != "resolved", raw.get("created_at") or "", int(raw.get("incident_number") or 0)
 
 
 def _levels(policy: Any, entries: list[dict[str, Any]]) -> list[OnCallLevel]:
