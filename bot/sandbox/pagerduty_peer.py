@@ -19,6 +19,7 @@ import contextlib
 import json
 import re
 import socket
+import ssl
 import tempfile
 import threading
 from collections.abc import Callable
@@ -99,7 +100,8 @@ class PagerDutyPeer:
     def ca_path(self) -> Path:
         return self._tls.ca_path
 
-    def client_ssl_context(self) -> Any:
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A context that trusts only the peer's throwaway CA (for raw `pagerduty` clients in tests)."""
         return self._tls.client_context()
 
     def start(self) -> PagerDutyPeer:
