@@ -460,7 +460,7 @@ def test_health_report_text() -> None:
     assert lines[1].startswith("[CRIT] connector ")
     assert re.search(r"^\[WARN\] consumer_lag +pii-masking-app: 52,310 behind \(warn > 10,000\)$", text, re.M)
     assert "    - pii-masking-app oracle.inventory.orders[2]: 40,000 behind" in text
-    assert lines[-1] == "Generated 2026-11-26 09:00 SGT · 812 ms"
+    assert lines[-1] == "Generated 09:00 SGT · 812 ms"  # the same footer as in Slack
 
 
 def test_health_report_text_cuts_findings() -> None:
