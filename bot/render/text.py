@@ -2,7 +2,7 @@
 
 Pure. Buttons are numbered across the message (`[1] Approve  [2] Deny`), in the order of
 `Message.buttons()`, so a terminal can press one by number. Markup becomes readable text: entities
-decoded, mentions as `@U…`, emoji as characters, no `*` around bold.
+decoded, mentions as `@U…`, emoji as characters, no `*` or `_` around bold and italics.
 """
 
 from __future__ import annotations
@@ -56,10 +56,24 @@ EMOJI = {
     ":eyes:": "👀",
     ":construction:": "🚧",
     ":octagonal_sign:": "🛑",
+    ":small_red_triangle:": "🔺",
+    ":small_blue_diamond:": "🔹",
+    ":arrows_counterclockwise:": "🔄",
+    ":double_vertical_bar:": "⏸️",
+    ":grey_question:": "❔",
+    ":arrow_up_down:": "↕️",
+    ":telephone_receiver:": "📞",
+    ":mag:": "🔍",
 }
 _SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _EMOJI_CODE = re.compile(r":[a-z0-9_+\-]+:")
-_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+# As in Slack, the markers must hug the words: `0 9 * * *` (a crontab) is not bold.
+_BOLD = re.compile(r"(?<![\w*])\*(\S|\S[^*\n]*\S)\*(?![\w*])")
+_ITALIC = re.compile(r"(?<![\w_])_(\S|\S[^_\n]*\S)_(?![\w_])")
+
+
+def _emoji(text: str) -> str:
+    return _EMOJI_CODE.sub(lambda m: EMOJI.get(m.group(0), m.group(0)), text)
 
 
 def _link(match: re.Match[str]) -> str:
@@ -77,10 +91,12 @@ def _link(match: re.Match[str]) -> str:
 def markup_to_text(text: str) -> str:
     """Terminal text from the message markup (see `bot.render.message`)."""
     text = _SLACK_LINK.sub(_link, text)
-    text = _EMOJI_CODE.sub(lambda m: EMOJI.get(m.group(0), m.group(0)), text)
+    text = _emoji(text)
     lines = [line.replace("```", "") for line in text.split("\n") if line.strip() != "```"]
+    # A quote (`>` at the start of a line; quoted text's own `>` is still `&gt;` here) is indented.
+    lines = ["    " + line[1:] if line.startswith(">") else line for line in lines]
     # Backticks stay: in a terminal they still mark what to type.
-    text = _BOLD.sub(r"\1", "\n".join(lines))
+    text = _ITALIC.sub(r"\1", _BOLD.sub(r"\1", "\n".join(lines)))
     # Entities last: a decoded `<` or `*` in user text must not be read as markup.
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
@@ -105,9 +121,9 @@ def _bullets(part: Bullets) -> list[str]:
     lines = [f"{markup_to_text(part.title)}:"] if part.title else []
     if not part.items and not part.hidden:
         return lines + ([markup_to_text(part.empty)] if part.empty else [])
-    lines += [f"  • {markup_to_text(item)}" for item in part.items]
+    lines += [f"• {markup_to_text(item)}" for item in part.items]
     if part.hidden:
-        lines.append(f"  {more(part.hidden, part.noun)}")
+        lines.append(more(part.hidden, part.noun))
     return lines
 
 
@@ -115,14 +131,14 @@ def _lines(part: Part, number: int) -> tuple[list[str], int]:
     """Lines of one part, and the number of the last button shown so far."""
     if isinstance(part, Header):
         # Plain text: only its emoji codes mean something.
-        text = _EMOJI_CODE.sub(lambda m: EMOJI.get(m.group(0), m.group(0)), part.text)
+        text = _emoji(part.text)
         text = f"{text}: {part.status.value}" if part.status is not None else text
         return [f"{text} {part.detail}" if part.detail else text], number
     if isinstance(part, Section):
         lines = [markup_to_text(part.text)]
         if part.accessory is not None:
             number += 1
-            lines.append(f"[{number}] {part.accessory.label}")
+            lines.append(f"[{number}] {_emoji(part.accessory.label)}")
         return lines, number
     if isinstance(part, Fields):
         return [f"{markup_to_text(label)}: {markup_to_text(value)}" for label, value in part.pairs], number
@@ -136,7 +152,7 @@ def _lines(part: Part, number: int) -> tuple[list[str], int]:
         labels = []
         for b in part.buttons:
             number += 1
-            labels.append(f"[{number}] {b.label}")
+            labels.append(f"[{number}] {_emoji(b.label)}")
         return ["  ".join(labels)], number
     if isinstance(part, StatusRows):
         return _status_rows(part), number
@@ -151,8 +167,7 @@ def render_text(message: Message) -> str:
         lines, number = _lines(part, number)
         out += lines
     for file in message.attachments:
-        size = len(file.content.encode() if isinstance(file.content, str) else file.content)
-        out.append(f"{file.title}: {file.filename} ({size:,} bytes; in the thread in Slack)")
+        out.append(f"{file.title}: {file.filename} (in the thread in Slack)")
     # Dividers are blank lines; never two in a row, none at the ends.
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(out))
     return text.strip("\n")
