@@ -109,7 +109,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.app.wiring import build_services
     from bot.checks import UnknownCheck
-    from bot.render.health import health_report_text
+    from bot.render.text import health_report_text
 
     config = _load(args.config)
     try:
@@ -164,7 +164,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from bot.app.wiring import build_services
     from bot.backups.nightly import run_backup
-    from bot.render.jobs import backup_run_lines
+    from bot.render.scheduled import backup_run_lines
 
     config = _load(args.config)
     services = build_services(config)

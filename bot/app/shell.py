@@ -19,7 +19,7 @@ from slack_bolt.request import BoltRequest
 from bot.app.bolt import create_app
 from bot.app.wiring import build_services
 from bot.core.config import Config
-from bot.render.blocks_text import block_buttons, blocks_to_text
+from bot.render.text import block_buttons, blocks_to_text
 from bot.sandbox.fake_slack import FakeSlackServer, RecordedCall
 from bot.sandbox.slack_signing import block_actions_body, sign, slash_command_body
 from bot.services import Services

@@ -291,19 +291,6 @@ def unlisted_alarm_findings(result: CheckResult, alarms: list[dict[str, Any]]) -
     return [f for f in non_ok_findings(result) if not any(f.text.startswith(n) for n in names)]
 
 
-def connector_line(details: dict[str, Any]) -> str:
-    state = str(details.get("state", "UNKNOWN"))
-    wanted = str(details.get("requested_state") or "")
-    line = f"connector {details.get('connector', '?')}: {state}"
-    if wanted and wanted != state.lower():
-        line += f" (spec asks {wanted})"
-    if details.get("ready") is not None:
-        line += f", Ready={details['ready']}"
-    if details.get("maintenance"):
-        line += ", maintenance window open"
-    return line
-
-
 def connector_extra_findings(result: CheckResult) -> list[Finding]:
     # Task findings repeat what the task lines (from details) already show, trace included.
     return [f for f in non_ok_findings(result) if not f.text.startswith("task ")]

@@ -8,8 +8,10 @@ decoded, mentions as `@U…`, emoji as characters, no `*` or `_` around bold and
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from bot.core.results import Status
+from bot.render.blocks_text import block_buttons, blocks_to_text
 from bot.render.format import check_label, format_clock, format_elapsed_ms, format_timestamp, more
 from bot.render.message import (
     Actions,
@@ -24,8 +26,11 @@ from bot.render.message import (
     StatusRows,
 )
 
-# Re-exported: commands/ import these formatting helpers from here.
+# Re-exported: commands/ and the entry points import these from here (and, lazily below, the
+# health report's text), so they keep working while they move to the feature modules.
 __all__ = [
+    "block_buttons",
+    "blocks_to_text",
     "check_label",
     "format_clock",
     "format_elapsed_ms",
@@ -171,3 +176,12 @@ def render_text(message: Message) -> str:
     # Dividers are blank lines; never two in a row, none at the ends.
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(out))
     return text.strip("\n")
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: bot.render.health imports this module to render, so it cannot be imported at the top.
+    if name in ("health_report_text", "check_detail_text"):
+        from bot.render import health
+
+        return getattr(health, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
