@@ -340,4 +340,4 @@ def test_oversized_parts_are_cut_with_a_marker() -> None:
     assert rendered.blocks[0]["text"]["text"].endswith("…") and len(rendered.blocks[0]["text"]["text"]) == 3000
     assert "…and 12 more blocks" in rendered.blocks[-1]["elements"][0]["text"]
     fields = to_slack(Message("x", [Fields([(f"k{i}", "v") for i in range(14)])])).blocks[0]["fields"]
-    assert len(fields) == 10 and fields[-1]["text"].endswith("…and 5 more fields")
+    assert len(fields) == 10 and fields[-1]["text"].endswith("…and 4 more fields")

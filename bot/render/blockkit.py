@@ -145,7 +145,7 @@ def _fields(part: Fields) -> SectionBlock:
     pairs = list(part.pairs)
     texts = [f"*{label}*\n{value}" for label, value in pairs[:SECTION_FIELDS_MAX]]
     if len(pairs) > SECTION_FIELDS_MAX:
-        texts[-1] += f"\n{more(len(pairs) - SECTION_FIELDS_MAX + 1, 'fields')}"
+        texts[-1] += f"\n{more(len(pairs) - SECTION_FIELDS_MAX, 'fields')}"
     return SectionBlock(fields=[MarkdownTextObject(text=clip(t, FIELD_TEXT_MAX)) for t in texts])
 
 

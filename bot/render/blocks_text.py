@@ -6,43 +6,16 @@ wire format, not a `Message`; renderers never use this (they have `bot.render.te
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from bot.render.markup import emoji_to_text, links_to_text, unescape
+
 # --- Block Kit → plain text (the terminal chat) --------------------------------------------------
-
-_EMOJI = {
-    ":large_green_circle:": "🟢",
-    ":large_yellow_circle:": "🟡",
-    ":red_circle:": "🔴",
-    ":white_circle:": "⚪",
-    ":warning:": "⚠️",
-    ":information_source:": "ℹ️",
-    ":hourglass_flowing_sand:": "⏳",
-    ":white_check_mark:": "✅",
-    ":x:": "❌",
-}
-_SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
-_EMOJI_CODE = re.compile(r":[a-z0-9_+\-]+:")
-
-
-def _link(match: re.Match[str]) -> str:
-    target, label = match.group(1), match.group(2)
-    if target.startswith("@"):
-        return label or target
-    if target.startswith("#"):
-        return f"#{label}" if label else target
-    if target.startswith("!"):
-        # <!here>, <!channel>, <!date^…|fallback>
-        return label or "@" + target[1:].split("^")[0]
-    return f"{label} ({target})" if label and label != target else target
 
 
 def mrkdwn_to_text(text: str) -> str:
     """Readable terminal text from Slack mrkdwn: links, entities, code fences and common emoji."""
-    text = _SLACK_LINK.sub(_link, text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    text = _EMOJI_CODE.sub(lambda m: _EMOJI.get(m.group(0), m.group(0)), text)
+    text = emoji_to_text(unescape(links_to_text(text)))
     lines = []
     for line in text.split("\n"):
         if line.strip() == "```":

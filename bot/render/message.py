@@ -15,6 +15,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.core.results import Status
+from bot.render.markup import escape
+
+__all__ = [
+    "Actions",
+    "Attachment",
+    "Bullets",
+    "Button",
+    "Confirm",
+    "Context",
+    "Divider",
+    "Fields",
+    "Header",
+    "Message",
+    "Part",
+    "Section",
+    "StatusRow",
+    "StatusRows",
+    "escape",
+]
 
 
 @dataclass(frozen=True)
@@ -158,8 +177,3 @@ class Message:
             elif isinstance(part, Actions):
                 found += list(part.buttons)
         return found
-
-
-def escape(text: str) -> str:
-    """The markup's three control characters; also stops an exception message from pinging `<!channel>`."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -13,6 +13,7 @@ from typing import Any
 from bot.core.results import Status
 from bot.render.blocks_text import block_buttons, blocks_to_text
 from bot.render.format import check_label, format_clock, format_elapsed_ms, format_timestamp, more
+from bot.render.markup import emoji_to_text, links_to_text, unescape
 from bot.render.message import (
     Actions,
     Bullets,
@@ -39,71 +40,21 @@ __all__ = [
     "render_text",
 ]
 
-EMOJI = {
-    ":large_green_circle:": "🟢",
-    ":large_yellow_circle:": "🟡",
-    ":large_orange_circle:": "🟠",
-    ":large_blue_circle:": "🔵",
-    ":red_circle:": "🔴",
-    ":white_circle:": "⚪",
-    ":warning:": "⚠️",
-    ":information_source:": "ℹ️",
-    ":hourglass_flowing_sand:": "⏳",
-    ":hourglass:": "⌛",
-    ":white_check_mark:": "✅",
-    ":x:": "❌",
-    ":no_entry:": "⛔",
-    ":gear:": "⚙️",
-    ":raised_hand:": "✋",
-    ":rotating_light:": "🚨",
-    ":camera_with_flash:": "📸",
-    ":memo:": "📝",
-    ":eyes:": "👀",
-    ":construction:": "🚧",
-    ":octagonal_sign:": "🛑",
-    ":small_red_triangle:": "🔺",
-    ":small_blue_diamond:": "🔹",
-    ":arrows_counterclockwise:": "🔄",
-    ":double_vertical_bar:": "⏸️",
-    ":grey_question:": "❔",
-    ":arrow_up_down:": "↕️",
-    ":telephone_receiver:": "📞",
-    ":mag:": "🔍",
-}
-_SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
-_EMOJI_CODE = re.compile(r":[a-z0-9_+\-]+:")
-# As in Slack, the markers must hug the words: `0 9 * * *` (a crontab) is not bold.
 _BOLD = re.compile(r"(?<![\w*])\*(\S|\S[^*\n]*\S)\*(?![\w*])")
 _ITALIC = re.compile(r"(?<![\w_])_(\S|\S[^_\n]*\S)_(?![\w_])")
 
 
-def _emoji(text: str) -> str:
-    return _EMOJI_CODE.sub(lambda m: EMOJI.get(m.group(0), m.group(0)), text)
-
-
-def _link(match: re.Match[str]) -> str:
-    target, label = match.group(1), match.group(2)
-    if target.startswith("@"):
-        return label or target
-    if target.startswith("#"):
-        return f"#{label}" if label else target
-    if target.startswith("!"):
-        # <!here>, <!channel>, <!date^…|fallback>
-        return label or "@" + target[1:].split("^")[0]
-    return f"{label} ({target})" if label and label != target else target
-
-
 def markup_to_text(text: str) -> str:
     """Terminal text from the message markup (see `bot.render.message`)."""
-    text = _SLACK_LINK.sub(_link, text)
-    text = _emoji(text)
+    text = links_to_text(text)
+    text = emoji_to_text(text)
     lines = [line.replace("```", "") for line in text.split("\n") if line.strip() != "```"]
     # A quote (`>` at the start of a line; quoted text's own `>` is still `&gt;` here) is indented.
     lines = ["    " + line[1:] if line.startswith(">") else line for line in lines]
     # Backticks stay: in a terminal they still mark what to type.
     text = _ITALIC.sub(r"\1", _BOLD.sub(r"\1", "\n".join(lines)))
     # Entities last: a decoded `<` or `*` in user text must not be read as markup.
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return unescape(text)
 
 
 def _status_rows(part: StatusRows) -> list[str]:
@@ -136,14 +87,14 @@ def _lines(part: Part, number: int) -> tuple[list[str], int]:
     """Lines of one part, and the number of the last button shown so far."""
     if isinstance(part, Header):
         # Plain text: only its emoji codes mean something.
-        text = _emoji(part.text)
+        text = emoji_to_text(part.text)
         text = f"{text}: {part.status.value}" if part.status is not None else text
         return [f"{text} {part.detail}" if part.detail else text], number
     if isinstance(part, Section):
         lines = [markup_to_text(part.text)]
         if part.accessory is not None:
             number += 1
-            lines.append(f"[{number}] {_emoji(part.accessory.label)}")
+            lines.append(f"[{number}] {emoji_to_text(part.accessory.label)}")
         return lines, number
     if isinstance(part, Fields):
         return [f"{markup_to_text(label)}: {markup_to_text(value)}" for label, value in part.pairs], number
@@ -157,7 +108,7 @@ def _lines(part: Part, number: int) -> tuple[list[str], int]:
         labels = []
         for b in part.buttons:
             number += 1
-            labels.append(f"[{number}] {_emoji(b.label)}")
+            labels.append(f"[{number}] {emoji_to_text(b.label)}")
         return ["  ".join(labels)], number
     if isinstance(part, StatusRows):
         return _status_rows(part), number
