@@ -332,12 +332,16 @@ def test_snapshot_message_carries_its_files_for_the_thread() -> None:
 
 def test_oversized_parts_are_cut_with_a_marker() -> None:
     from bot.render.blockkit import to_slack
-    from bot.render.message import Fields, Section
+    from bot.render.message import Actions, Button, Fields, Section
 
     message = Message("x", [Section("y" * 5000)] * 60 + [Fields([(f"k{i}", "v") for i in range(14)])])
     rendered = to_slack(message)
     assert len(rendered.blocks) == 50
     assert rendered.blocks[0]["text"]["text"].endswith("…") and len(rendered.blocks[0]["text"]["text"]) == 3000
     assert "…and 12 more blocks" in rendered.blocks[-1]["elements"][0]["text"]
+    approve = Actions([Button("Approve", "approval_approve", "a1")])
+    with_buttons = to_slack(Message("x", [Section("y")] * 60 + [approve]))
+    assert len(with_buttons.blocks) == 50 and with_buttons.blocks[-1]["type"] == "actions"
+    assert "…and 12 more blocks" in with_buttons.blocks[-2]["elements"][0]["text"]
     fields = to_slack(Message("x", [Fields([(f"k{i}", "v") for i in range(14)])])).blocks[0]["fields"]
     assert len(fields) == 10 and fields[-1]["text"].endswith("…and 4 more fields")

@@ -89,8 +89,13 @@ def render_blocks(parts: list[Part]) -> list[Block]:
         else:
             blocks += _blocks(part)
     if len(blocks) > MAX_BLOCKS:
-        left = len(blocks) - (MAX_BLOCKS - 1)
-        blocks = [*blocks[: MAX_BLOCKS - 1], context(f"{more(left, 'blocks')}: the message was too long for Slack")]
+        # Buttons at the end are how people act on the message: cut before them, not them.
+        tail: list[Block] = []
+        while isinstance(blocks[-1], ActionsBlock) and len(tail) < 5:
+            tail.insert(0, blocks.pop())
+        keep = MAX_BLOCKS - 1 - len(tail)
+        marker = context(f"{more(len(blocks) - keep, 'blocks')}: the message was too long for Slack")
+        blocks = [*blocks[:keep], marker, *tail]
     return blocks
 
 

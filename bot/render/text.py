@@ -53,7 +53,7 @@ def markup_to_text(text: str) -> str:
     lines = ["    " + line[1:] if line.startswith(">") else line for line in lines]
     # Backticks stay: in a terminal they still mark what to type.
     text = _ITALIC.sub(r"\1", _BOLD.sub(r"\1", "\n".join(lines)))
-    # Entities last: a decoded `<` or `*` in user text must not be read as markup.
+    # Entities last: a decoded `<` or `>` in user text must not be read as a link or a quote.
     return unescape(text)
 
 
