@@ -27,6 +27,7 @@ from bot.render import (
     render_error,
     render_health_report,
     render_help,
+    render_text,
 )
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -241,15 +242,23 @@ def alarms() -> CheckResult:
 
 
 def assert_golden(name: str, message: SlackMessage) -> None:
-    path = GOLDEN / f"{name}.json"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(message.blocks, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        return
-    assert path.exists(), f"{path} is missing: run with UPDATE_GOLDEN=1 and review it"
-    assert message.blocks == json.loads(path.read_text(encoding="utf-8")), (
-        f"{name} differs from {path}; if intended, regenerate with UPDATE_GOLDEN=1"
-    )
+    """Both renderings of one message: `NAME.json` (Block Kit) and `NAME.txt` (CLI and shell text)."""
+    assert message.message is not None, f"{name}: the SlackMessage does not carry its neutral Message"
+    renderings = {
+        GOLDEN / f"{name}.json": json.dumps(message.blocks, indent=2, ensure_ascii=False) + "\n",
+        GOLDEN / f"{name}.txt": render_text(message.message) + "\n",
+    }
+    for path, content in renderings.items():
+        if os.environ.get("UPDATE_GOLDEN") == "1":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+            continue
+        assert path.exists(), f"{path} is missing: run with UPDATE_GOLDEN=1 and review it"
+        expected = path.read_text(encoding="utf-8")
+        if path.suffix == ".json":
+            assert message.blocks == json.loads(expected), f"{name} differs from {path}; regenerate: UPDATE_GOLDEN=1"
+        else:
+            assert content == expected, f"{name} differs from {path}; if intended, regenerate with UPDATE_GOLDEN=1"
 
 
 def assert_within_limits(message: SlackMessage) -> None:
@@ -460,7 +469,7 @@ def test_health_report_text() -> None:
     assert lines[1].startswith("[CRIT] connector ")
     assert re.search(r"^\[WARN\] consumer_lag +pii-masking-app: 52,310 behind \(warn > 10,000\)$", text, re.M)
     assert "    - pii-masking-app oracle.inventory.orders[2]: 40,000 behind" in text
-    assert lines[-1] == "Generated 2026-11-26 09:00 SGT · 812 ms"
+    assert lines[-1] == "Generated 09:00 SGT · 812 ms"  # the same footer as in Slack
 
 
 def test_health_report_text_cuts_findings() -> None:

@@ -1,32 +1,29 @@
-"""Block Kit for approval requests (every state), decision notices, the action list and the audit log.
+"""Approval requests (every state), decision notices, the action list and the audit log, as messages.
 
-Pure: records in, `SlackMessage` out. The Approve / Deny buttons carry only the approval id; what
-they approve lives in the state store.
+Pure: records in, a `Message` (rendered as a `SlackMessage`) out. The Approve / Deny buttons carry
+only the approval id; what they approve lives in the state store.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, DividerBlock
-
 from bot.actions.service import ApprovalRecord, ApprovalState, Decision, Outcome
-from bot.render.slack import (
+from bot.render.blockkit import SlackMessage, to_slack_message
+from bot.render.format import (
     LINE_MAX,
     SECTION_TEXT_MAX,
-    SlackMessage,
-    _context,
-    _header,
-    _message,
-    _section,
     clip,
-    escape,
     fit_lines,
+    format_clock,
+    format_elapsed_ms,
+    format_timestamp,
+    mention,
 )
-from bot.render.text import format_clock, format_elapsed_ms, format_timestamp
+from bot.render.message import Actions, Bullets, Button, Confirm, Context, Divider, Header, Part, Section, escape
+from bot.render.replies import chunks
 
 APPROVE_ACTION_ID = "approval_approve"
 DENY_ACTION_ID = "approval_deny"
@@ -42,25 +39,17 @@ _HEADERS = {
     ApprovalState.EXPIRED: ":hourglass: Expired",
     ApprovalState.DRIFTED: ":warning: Not run, the pipeline changed",
 }
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
-
-
-def mention(user: str | None) -> str:
-    if not user:
-        return "someone"
-    return f"<@{user}>" if _USER_ID.fullmatch(user) else escape(user)
 
 
 def _bullets(lines: Sequence[str], limit: int = SECTION_TEXT_MAX, noun: str = "") -> str:
     return fit_lines([f"• {escape(str(line))}" for line in lines], limit, noun=noun) if lines else "• (nothing)"
 
 
-def _titled(title: str, lines: Sequence[str], limit: int = SECTION_TEXT_MAX) -> str:
-    head = f"*{title}*"
-    return f"{head}\n{_bullets(lines, limit - len(head) - 1)}"
+def _titled(title: str, lines: Sequence[str]) -> Bullets:
+    return Bullets([escape(str(line)) for line in lines], title=title, empty="• (nothing)")
 
 
-def _state_blocks(a: ApprovalRecord, tz: str, progress: str | None) -> list[Block]:
+def _state_parts(a: ApprovalRecord, tz: str, progress: str | None) -> list[Part]:
     result = a.result or {}
     decided = format_clock(a.decided_at, tz) if a.decided_at else "?"
     if a.state in (ApprovalState.APPROVED, ApprovalState.RUNNING):
@@ -68,22 +57,22 @@ def _state_blocks(a: ApprovalRecord, tz: str, progress: str | None) -> list[Bloc
         if a.started_at:
             text += f" Running since {format_clock(a.started_at, tz)}."
         text += f"\n{escape(clip(progress or 'Starting…', LINE_MAX))}"
-        return [_section(text)]
+        return [Section(text)]
     if a.state is ApprovalState.SUCCEEDED:
         lead = f":white_check_mark: *{escape(str(result.get('summary', 'Done')))}*"
-        blocks: list[Block] = [_section(lead)]
-        blocks.append(_section(_titled("Before", result.get("before") or [])))
-        blocks.append(_section(_titled("After", result.get("after") or [])))
-        return blocks
+        parts: list[Part] = [Section(lead)]
+        parts.append(_titled("Before", result.get("before") or []))
+        parts.append(_titled("After", result.get("after") or []))
+        return parts
     if a.state is ApprovalState.FAILED:
         lead = f":x: *Failed:* {escape(clip(a.error or 'unknown error', LINE_MAX))}"
-        return [_section(lead), _section(_titled("State now", result.get("state_now") or []))]
+        return [Section(lead), (_titled("State now", result.get("state_now") or []))]
     if a.state is ApprovalState.DENIED:
         who = "Withdrawn by the requester" if a.decided_by == a.requester else f"Denied by {mention(a.decided_by)}"
-        return [_section(f":no_entry: {who} at {decided}. Nothing was run.")]
+        return [Section(f":no_entry: {who} at {decided}. Nothing was run.")]
     if a.state is ApprovalState.EXPIRED:
         return [
-            _section(
+            Section(
                 f":hourglass: Expired at {format_clock(a.expires_at, tz)}: nobody approved it in time. "
                 f"Nothing was run. To ask again: `{escape(a.command)}`"
             )
@@ -92,10 +81,10 @@ def _state_blocks(a: ApprovalRecord, tz: str, progress: str | None) -> list[Bloc
         head = ":warning: *Not run:* the pipeline changed between the preview and the approval:"
         tail = f"Nothing was run. Look at the new state and request again: `{escape(a.command)}`"
         changes = _bullets(result.get("changes") or [], SECTION_TEXT_MAX - len(head) - len(tail) - 2)
-        blocks = [_section(f"{head}\n{changes}\n{tail}")]
+        parts = [Section(f"{head}\n{changes}\n{tail}")]
         if result.get("state_now"):
-            blocks.append(_section(_titled("State now", result["state_now"])))
-        return blocks
+            parts.append(_titled("State now", result["state_now"]))
+        return parts
     return []
 
 
@@ -115,44 +104,44 @@ def _footer(a: ApprovalRecord, tz: str) -> str:
     return " · ".join(parts)
 
 
-def _buttons(a: ApprovalRecord) -> ActionsBlock:
-    confirm = ConfirmObject(
+def _buttons(a: ApprovalRecord) -> Actions:
+    confirm = Confirm(
         title="Run this action?",
-        text=clip(f"{a.action} on {a.pipeline} runs as soon as you confirm.", 300),
+        text=f"{a.action} on {a.pipeline} runs as soon as you confirm.",
         confirm="Approve and run",
         deny="Cancel",
     )
-    return ActionsBlock(
-        block_id=ACTIONS_BLOCK_ID,
-        elements=[
-            ButtonElement(text="Approve", action_id=APPROVE_ACTION_ID, value=a.id, style="primary", confirm=confirm),
-            ButtonElement(text="Deny", action_id=DENY_ACTION_ID, value=a.id, style="danger"),
+    return Actions(
+        [
+            Button("Approve", APPROVE_ACTION_ID, a.id, style="primary", confirm=confirm),
+            Button("Deny", DENY_ACTION_ID, a.id, style="danger"),
         ],
+        block_id=ACTIONS_BLOCK_ID,
     )
 
 
 def render_approval(a: ApprovalRecord, tz: str = "UTC", progress: str | None = None) -> SlackMessage:
     """The approval message in any state; only a pending one has buttons."""
     heading = _HEADERS.get(a.state, a.state.value)
-    blocks: list[Block] = [_header(f"{heading}: {a.action} on {a.pipeline}")]
-    blocks.append(
-        _section(
+    parts: list[Part] = [Header(f"{heading}: {a.action} on {a.pipeline}")]
+    parts.append(
+        Section(
             f"{mention(a.requester)} asks to *{escape(a.title)}* on pipeline `{escape(a.pipeline)}`\n"
             f"`{escape(a.command)}`"
         )
     )
-    blocks.append(_section(_titled("Preview", a.lines)))
+    parts.append(_titled("Preview", a.lines))
     if a.risk:
-        blocks.append(_section(f":warning: *Risk:* {escape(a.risk)}"))
-    state_blocks = _state_blocks(a, tz, progress)
-    if state_blocks:
-        blocks.append(DividerBlock())
-        blocks += state_blocks
-    blocks.append(_context(_footer(a, tz)))
+        parts.append(Section(f":warning: *Risk:* {escape(a.risk)}"))
+    state_parts = _state_parts(a, tz, progress)
+    if state_parts:
+        parts.append(Divider())
+        parts += state_parts
+    parts.append(Context.of(_footer(a, tz)))
     if a.state is ApprovalState.PENDING:
-        blocks.append(_buttons(a))
+        parts.append(_buttons(a))
     fallback = f"{heading}: {a.action} on {a.pipeline}, asked by {mention(a.requester)}"
-    return _message(fallback, blocks)
+    return to_slack_message(fallback, parts)
 
 
 def decision_notice(decision: Decision, tz: str = "UTC") -> str | None:
@@ -190,29 +179,15 @@ def decision_notice(decision: Decision, tz: str = "UTC") -> str | None:
 def render_action_list(actions: Sequence[tuple[str, str]], intro: str | None = None) -> SlackMessage:
     """`/cdc action` without a name: every action with its one-line description."""
     lines = [f"`/cdc action {escape(usage)} [pipeline]` — {escape(summary)}" for usage, summary in actions]
-    blocks: list[Block] = [_section(f":warning: {escape(intro)}")] if intro else []
-    blocks.append(
-        _section(
+    parts: list[Part] = [Section(f":warning: {escape(intro)}")] if intro else []
+    parts.append(
+        Section(
             "*Runbook actions* — each posts an approval request here; it runs only when an approver "
             "other than you presses Approve."
         )
     )
-    blocks += [_section(chunk) for chunk in _chunks(lines)]
-    return _message("Runbook actions: " + ", ".join(usage for usage, _ in actions), blocks)
-
-
-def _chunks(lines: Sequence[str], limit: int = SECTION_TEXT_MAX) -> list[str]:
-    chunks: list[str] = []
-    current: list[str] = []
-    for line in lines:
-        line = clip(line, LINE_MAX)
-        if current and len("\n".join([*current, line])) > limit:
-            chunks.append("\n".join(current))
-            current = []
-        current.append(line)
-    if current:
-        chunks.append("\n".join(current))
-    return chunks
+    parts += [Section(chunk) for chunk in chunks(lines)]
+    return to_slack_message("Runbook actions: " + ", ".join(usage for usage, _ in actions), parts)
 
 
 class AuditLine(Protocol):
@@ -246,7 +221,7 @@ def first_line(text: str, limit: int = 200) -> str:
 def render_audit(entries: Sequence[AuditLine], tz: str = "UTC") -> SlackMessage:
     """`/cdc audit [N]`: the latest entries, newest first, one line each."""
     if not entries:
-        return _message("The audit log is empty.", [_section("The audit log is empty.")])
+        return to_slack_message("The audit log is empty.", [Section("The audit log is empty.")])
     lines = []
     for e in entries:
         where = f" `{escape(e.subject)}`" if e.subject else ""
@@ -254,6 +229,6 @@ def render_audit(entries: Sequence[AuditLine], tz: str = "UTC") -> SlackMessage:
         extra = _audit_extra(e.details or {})
         line = f"`{format_timestamp(e.at, tz)}` {mention(e.actor)} *{escape(e.event)}*{where}"
         lines.append(line + (f" — {escape(extra)}" if extra else ""))
-    blocks: list[Block] = [_header(f"Audit log: latest {len(entries)}")]
-    blocks += [_section(chunk) for chunk in _chunks(lines)]
-    return _message(f"Audit log: latest {len(entries)} entries", blocks)
+    parts: list[Part] = [Header(f"Audit log: latest {len(entries)}")]
+    parts += [Section(chunk) for chunk in chunks(lines)]
+    return to_slack_message(f"Audit log: latest {len(entries)} entries", parts)

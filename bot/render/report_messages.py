@@ -12,17 +12,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.render.scheduled import (
-    ReportMessage,
-    ReportView,
-    backups_view,
-    capacity_view,
-    dr_view,
-    performance_view,
-    render_report_view,
-    report_view_text,
-    security_view,
-)
+from bot.render.report_view import ReportMessage, ReportView, render_report_view, report_view_text
+from bot.render.reviews import dr_view, security_view
+from bot.render.scheduled import backups_view, capacity_view, performance_view
 from bot.reports.backup_check import build_backups_report
 from bot.reports.capacity import build_capacity_report
 from bot.reports.dr import build_dr_report

@@ -1,25 +1,15 @@
-"""Scheduled reports rendered for Slack and for a terminal; pure, like the other renderers."""
+"""The morning report (9:00) as one `Message`, for Slack and for a terminal; pure, like the other renderers."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from slack_sdk.models.blocks import Block, DividerBlock
-
 from bot.core.durations import format_duration
-from bot.render.slack import (
-    MAX_BLOCKS,
-    SECTION_TEXT_MAX,
-    SlackMessage,
-    _check_section_text,
-    _context,
-    _header,
-    _message,
-    _section,
-    escape,
-    fit_lines,
-)
-from bot.render.text import check_label, format_clock, format_elapsed_ms, health_report_text, zone
+from bot.render.blockkit import MAX_BLOCKS, SlackMessage, to_slack
+from bot.render.format import SECTION_TEXT_MAX, check_label, fit_lines, format_clock, format_elapsed_ms, zone
+from bot.render.health import status_row
+from bot.render.message import Context, Divider, Header, Message, Part, Section, StatusRows, escape
+from bot.render.text import render_text
 from bot.reports.morning import MorningReport, OvernightAlarms
 
 # The runbook's morning steps, in its order: dashboard, freshness, lag, then the rest.
@@ -59,50 +49,40 @@ def overnight_lines(overnight: OvernightAlarms, now: datetime) -> list[str]:
     return lines
 
 
-def render_morning_report(report: MorningReport, tz: str = "UTC") -> SlackMessage:
-    blocks: list[Block] = [_header(f"{report.status.emoji} Morning health check · {_day(report.generated_at, tz)}")]
+def morning_message(report: MorningReport, tz: str = "UTC") -> Message:
+    """The 9:00 post: per pipeline, the checks in the runbook's order and the night's alarms."""
+    parts: list[Part] = [Header(f"Morning health check · {_day(report.generated_at, tz)}", status=report.status)]
     notice = late_notice(report)
     if notice:
-        blocks.append(_context(f":hourglass_flowing_sand: {notice}"))
+        parts.append(Context.of(f":hourglass_flowing_sand: {notice}"))
     fallback = [f"Morning health check: {report.status.value}"]
-    for item in report.pipelines:
+    order = {name: i for i, name in enumerate(MORNING_ORDER)}
+    for index, item in enumerate(report.pipelines):
         health = item.health
-        if len(blocks) > MAX_BLOCKS - 6:
-            blocks.append(
-                _section(
-                    f"…and {len(report.pipelines) - report.pipelines.index(item)} more pipelines: "
-                    "`/cdc health PIPELINE` shows each"
-                )
-            )
+        if len(parts) > MAX_BLOCKS - 6:
+            more_text = f"…and {len(report.pipelines) - index} more pipelines: `/cdc health PIPELINE` shows each"
+            parts.append(Section(more_text))
             break
-        order = {name: i for i, name in enumerate(MORNING_ORDER)}
         checks = sorted(health.checks, key=lambda c: order.get(c.name, 99))
-        lines = [_check_section_text(c) for c in checks]
-        blocks.append(DividerBlock())
-        blocks.append(_section(f"{health.status.emoji} *Pipeline `{escape(health.pipeline)}`: {health.status.value}*"))
+        parts.append(Divider())
+        parts.append(Section(f"{health.status.emoji} *Pipeline `{escape(health.pipeline)}`: {health.status.value}*"))
         if health.notes:
-            blocks.append(_context(*[f":information_source: {escape(n)}" for n in health.notes]))
-        blocks.append(_section(fit_lines(lines, SECTION_TEXT_MAX, noun="checks")))
+            parts.append(Context([f":information_source: {escape(n)}" for n in health.notes]))
+        parts.append(StatusRows([status_row(c) for c in checks], together=True))
         overnight = [escape(line) for line in overnight_lines(item.overnight, report.generated_at)]
-        blocks.append(_section("*Overnight*\n" + fit_lines(overnight, SECTION_TEXT_MAX - 20, noun="alarms")))
-        blocks.append(
-            _context(f"Checked in {format_elapsed_ms(health.duration_ms)} · alarms {item.overnight.limitation}")
+        parts.append(Section("*Overnight*\n" + fit_lines(overnight, SECTION_TEXT_MAX - 20, noun="alarms")))
+        parts.append(
+            Context.of(f"Checked in {format_elapsed_ms(health.duration_ms)} · alarms {item.overnight.limitation}")
         )
         bad = [f"{check_label(c.name)} {c.status.value}" for c in health.worst_first() if c.status.value != "OK"]
         fallback.append(f"{health.pipeline} {health.status.value}" + (f" ({', '.join(bad)})" if bad else ""))
-    blocks.append(_context(f"Generated {format_clock(report.generated_at, tz)} · `/cdc health` for a fresh run"))
-    return _message("; ".join(fallback), blocks)
+    parts.append(Context.of(f"Generated {format_clock(report.generated_at, tz)} · `/cdc health` for a fresh run"))
+    return Message("; ".join(fallback), parts)
+
+
+def render_morning_report(report: MorningReport, tz: str = "UTC") -> SlackMessage:
+    return to_slack(morning_message(report, tz))
 
 
 def morning_report_text(report: MorningReport, tz: str = "UTC") -> str:
-    out = [f"Morning health check · {_day(report.generated_at, tz)}: {report.status.value}"]
-    notice = late_notice(report)
-    if notice:
-        out.append(notice)
-    for item in report.pipelines:
-        out.append("")
-        out.append(health_report_text(item.health, tz=tz))
-        out.append("  Overnight:")
-        out += [f"    {line.split(' ', 1)[1]}" for line in overnight_lines(item.overnight, report.generated_at)]
-        out.append(f"    ({item.overnight.limitation})")
-    return "\n".join(out)
+    return render_text(morning_message(report, tz))

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.core.redaction import redact_text
 from bot.incidents.snapshot import check_of, summarize
-from bot.render.text import check_label, fmt_int, format_table
+from bot.render.format import check_label, fmt_int, format_table
 
 
 def _rows(
