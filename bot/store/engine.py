@@ -40,8 +40,9 @@ def make_engine(url: str) -> Engine:
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             # WAL lets the scheduler write while handlers read; busy_timeout waits instead of failing.
             cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            # busy_timeout first: switching to WAL takes a lock that another replica may be holding.
             cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
 
     return engine
