@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.sandbox.lifecycle import StartStop
 from bot.sandbox.ports import free_port, wait_for_port
 
 SANDBOX_CREDENTIALS = {
@@ -12,7 +13,7 @@ SANDBOX_CREDENTIALS = {
 }
 
 
-class LocalAws:
+class LocalAws(StartStop):
     def __init__(self) -> None:
         self.port = 0
         self._server = None
@@ -47,9 +48,3 @@ class LocalAws:
         if self._server is not None:
             self._server.stop()
             self._server = None
-
-    def __enter__(self) -> LocalAws:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.actions.base import Action, ActionContext, ActionError, ActionResult, Preview
-from bot.actions.connect import get_connector
 from bot.actions.maintenance.flows import DEFINITIONS, END_FLOW, START_FLOW
 from bot.actions.maintenance.state import (
     DEFAULT_REASON,
@@ -18,16 +17,15 @@ from bot.actions.maintenance.state import (
     flag_value,
     lag_text,
     maintenance_settings,
+    observe_window,
     recorded_replicas,
     state_store,
     take_pipeline_flag,
     window_text,
     window_workflows,
 )
-from bot.actions.streams import counts, get_deployment
 from bot.actions.workflows import run_workflow
 from bot.checks.base import applicable_checks, read_maintenance
-from bot.checks.kube import connector_state, requested_state
 from bot.core.config import PipelineConfig
 from bot.core.durations import format_duration, parse_duration
 from bot.store.workflows import WorkflowStatus
@@ -86,15 +84,11 @@ class MaintenanceStart(Action):
         return timedelta(seconds=seconds) if seconds is not None else maintenance_settings(ctx).default_duration
 
     def observe(self, ctx: ActionContext, args: dict[str, Any]) -> Preview:
-        k, settings, now = ctx.pipeline.kubernetes, maintenance_settings(ctx), datetime.now(UTC)
-        window = read_maintenance(ctx.clients.kube, k.maintenance_configmap)
-        connector = get_connector(ctx)
-        state, tasks = connector_state(connector)
-        requested = requested_state(connector)
-        c = counts(get_deployment(ctx))
+        k, settings, seen = ctx.pipeline.kubernetes, maintenance_settings(ctx), observe_window(ctx)
+        now, window, c = seen.now, seen.window, seen.replicas
         lag, _total = lag_text(ctx)
         duration = self._duration(ctx, args)
-        task_text = ", ".join(f"task {t.get('id')} {t.get('state')}" for t in tasks) or "no tasks"
+        task_text = ", ".join(f"task {t.get('id')} {t.get('state')}" for t in seen.tasks) or "no tasks"
         restore = (
             f"{c['desired']} is recorded and restored by `/cdc maintenance end`"
             if c["desired"]
@@ -106,7 +100,7 @@ class MaintenanceStart(Action):
             "Steps, posted in this thread as they run:",
             f'1. ConfigMap {k.namespace}/{k.maintenance_configmap}: enabled "true", message, started_by, until '
             f"(now: {window.describe(now) if window.enabled else 'not set'})",
-            f"2. Pause KafkaConnector {k.connector}: now {state}, requested {requested}; {task_text}",
+            f"2. Pause KafkaConnector {k.connector}: now {seen.state}, requested {seen.requested}; {task_text}",
             f"3. Wait until the pipeline drains: lag now {lag}; done when 0 and the topics stop growing "
             f"(timeout {format_duration(settings.drain_timeout)}, Abort button while it waits)",
             f"4. Scale deployment {k.streams_deployment} {c['desired']} → 0 (ready now {c['ready']}/{c['desired']}); "
@@ -115,7 +109,7 @@ class MaintenanceStart(Action):
         ]
         return Preview(
             lines=lines,
-            fingerprint={"window": window.enabled, "connector": requested, "replicas": c["desired"]},
+            fingerprint=seen.fingerprint,
             plan={"duration_s": int(duration.total_seconds())},
         )
 
@@ -149,12 +143,8 @@ class MaintenanceEnd(Action):
     resumable = True
 
     def observe(self, ctx: ActionContext, args: dict[str, Any]) -> Preview:
-        k, settings, now = ctx.pipeline.kubernetes, maintenance_settings(ctx), datetime.now(UTC)
-        window = read_maintenance(ctx.clients.kube, k.maintenance_configmap)
-        connector = get_connector(ctx)
-        state, _tasks = connector_state(connector)
-        requested = requested_state(connector)
-        c = counts(get_deployment(ctx))
+        k, settings, seen = ctx.pipeline.kubernetes, maintenance_settings(ctx), observe_window(ctx)
+        now, window, c = seen.now, seen.window, seen.replicas
         recorded, start = recorded_replicas(state_store(ctx), ctx.pipeline.name)
         target = recorded or settings.default_replicas
         source = (
@@ -174,7 +164,7 @@ class MaintenanceEnd(Action):
         lines = [
             f"Window: {window_text(window, now)}",
             "Steps, posted in this thread as they run:",
-            f"1. Resume KafkaConnector {k.connector}: now {state}, requested {requested} → running",
+            f"1. Resume KafkaConnector {k.connector}: now {seen.state}, requested {seen.requested} → running",
             f"2. Scale deployment {k.streams_deployment} {c['desired']} → {target} ({source})",
             f"3. Delete ConfigMap {k.namespace}/{k.maintenance_configmap}",
             f"4. Verify the data flow: {checks} (timeout {format_duration(settings.verify_timeout)})",
@@ -182,7 +172,7 @@ class MaintenanceEnd(Action):
         ]
         return Preview(
             lines=lines,
-            fingerprint={"window": window.enabled, "connector": requested, "replicas": c["desired"]},
+            fingerprint=seen.fingerprint,
             plan={"replicas": target, "recorded": bool(recorded)},
         )
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.actions.base import ActionContext, ActionError
 from bot.actions.connect import get_connector
@@ -141,3 +143,35 @@ def split_start_words(words: list[str], pipelines: list[str]) -> tuple[list[str]
                 "and put the reason in quotes."
             )
     return own, pipeline
+
+
+@dataclass(frozen=True)
+class WindowSnapshot:
+    """What both previews start from: the ConfigMap, the connector and the deployment as they are now."""
+
+    now: datetime
+    window: MaintenanceWindow
+    state: str  # the connector's state as Connect last reported it
+    tasks: list[dict[str, Any]]
+    requested: str  # the state the KafkaConnector's spec asks for
+    replicas: dict[str, int]  # the deployment's counts (desired, ready, ...)
+
+    @property
+    def fingerprint(self) -> dict[str, Any]:
+        # What must not change between the preview and the approval.
+        return {"window": self.window.enabled, "connector": self.requested, "replicas": self.replicas["desired"]}
+
+
+def observe_window(ctx: ActionContext) -> WindowSnapshot:
+    now = datetime.now(UTC)
+    window = read_maintenance(ctx.clients.kube, ctx.pipeline.kubernetes.maintenance_configmap)
+    connector = get_connector(ctx)
+    state, tasks = connector_state(connector)
+    return WindowSnapshot(
+        now=now,
+        window=window,
+        state=state,
+        tasks=tasks,
+        requested=requested_state(connector),
+        replicas=counts(get_deployment(ctx)),
+    )

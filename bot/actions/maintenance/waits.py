@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.actions.base import ActionFailed
+from bot.actions.base import ActionContext, ActionFailed
 from bot.actions.workflows import StepRun
 from bot.alarms.lag_metric import group_lags
 from bot.checks.base import applicable_checks, fmt_int
@@ -14,6 +15,19 @@ from bot.core.results import Status
 
 # How far back the drain rate looks: long enough to smooth commit bursts, short enough to follow changes.
 RATE_WINDOW_S = 60.0
+
+
+def wait_or_fail(
+    ctx: ActionContext, what: str, probe: Callable[[], tuple[bool, str]], failure: str, last_label: str
+) -> str:
+    """`ctx.wait_until`, with a timeout said in the step's own words and the last status it saw."""
+    try:
+        return ctx.wait_until(what, probe)
+    except ActionFailed as exc:
+        raise ActionFailed(
+            f"{failure} within {format_duration(ctx.timeout)}",
+            state_now=[f"{last_label}: {exc.state_now[0]}" if exc.state_now else f"{last_label}: unknown"],
+        ) from None
 
 
 def drain(run: StepRun) -> str:
@@ -51,13 +65,7 @@ def drain(run: StepRun) -> str:
         parts.append(waited)
         return total == 0 and settled, " · ".join(parts)
 
-    try:
-        status = ctx.wait_until("drain", probe)
-    except ActionFailed as exc:
-        raise ActionFailed(
-            f"the pipeline did not drain within {format_duration(ctx.timeout)}",
-            state_now=[f"Drain: {exc.state_now[0]}" if exc.state_now else "Drain: unknown"],
-        ) from None
+    status = wait_or_fail(ctx, "drain", probe, "the pipeline did not drain", "Drain")
     took = format_duration(datetime.now(UTC) - started)
     return f"drained: {status.split(' · ')[0]}, topics stopped growing (took {took})"
 
@@ -99,11 +107,5 @@ def verify_data_flow(run: StepRun) -> str:
             parts.append(f"freshness {freshness.status.value} {'✓' if ok else '✗'}")
         return good, " · ".join(parts) or "nothing to verify"
 
-    try:
-        status = ctx.wait_until("verify", probe)
-    except ActionFailed as exc:
-        raise ActionFailed(
-            f"the data flow did not look right within {format_duration(ctx.timeout)}",
-            state_now=[f"Last check: {exc.state_now[0]}" if exc.state_now else "Last check: unknown"],
-        ) from None
+    status = wait_or_fail(ctx, "verify", probe, "the data flow did not look right", "Last check")
     return f"data flows: {status}"

@@ -32,11 +32,12 @@ from bot.sandbox.demo.names import (
 from bot.sandbox.demo.warehouse import STAGING_TABLES, seed_warehouse
 from bot.sandbox.fake_kube import FakeKubeServer
 from bot.sandbox.kafka_local import LocalKafka
+from bot.sandbox.lifecycle import StartStop
 from bot.sandbox.redshift_local import LocalRedshift
 
 
 @dataclass
-class Sandbox:
+class Sandbox(StartStop):
     """All four backends, seeded; `config()` is a cdc-bot config that points at them."""
 
     # Orders are ~4,000 behind per partition: the group is somewhat behind, as at 9:00 on a busy day.
@@ -150,12 +151,6 @@ class Sandbox:
                 continue
         if self._owns_workdir and self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self) -> Sandbox:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
 
 class SandboxTraffic(threading.Thread):

@@ -6,13 +6,13 @@ import copy
 import http.server
 import json
 import threading
-from types import TracebackType
 from typing import Any
 
 import kubernetes
 
 from bot.sandbox.fake_kube.model import BUILTIN_RESOURCES, DEFAULT_NAMESPACES, Obj
 from bot.sandbox.fake_kube.routing import ApiRoutes
+from bot.sandbox.lifecycle import StartStop
 
 # --- HTTP plumbing ----------------------------------------------------------------------------------
 
@@ -70,7 +70,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class FakeKubeServer(ApiRoutes):
+class FakeKubeServer(ApiRoutes, StartStop):
     """In-memory Kubernetes API server; see the package docstring.
 
     Thread-safe: one re-entrant lock guards the store, so HTTP handlers, controller timers and
@@ -113,17 +113,6 @@ class FakeKubeServer(ApiRoutes):
             self._thread.join(timeout=5)
             self._thread = None
         self._http.server_close()
-
-    def __enter__(self) -> FakeKubeServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # client configuration --------------------------------------------------------------------------------
 

@@ -11,15 +11,15 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 
 from bot.sandbox.fake_slack.methods import SlackMethods
 from bot.sandbox.fake_slack.transport import SlackRequestHandler
 from bot.sandbox.fake_slack.wire import Answer, Args, MethodError, PendingUpload, RecordedCall
+from bot.sandbox.lifecycle import StartStop
 
 
-class FakeSlackServer(SlackMethods):
+class FakeSlackServer(SlackMethods, StartStop):
     """An in-process HTTP server that speaks the subset of the Slack Web API the bot uses."""
 
     def __init__(
@@ -97,17 +97,6 @@ class FakeSlackServer(SlackMethods):
             self._thread.join(timeout=5)
         self._httpd = None
         self._thread = None
-
-    def __enter__(self) -> FakeSlackServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:

@@ -13,13 +13,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any, LiteralString, cast
 
 import psycopg
 import redshift_connector
 from psycopg import sql as pgsql
 
+from bot.sandbox.lifecycle import StartStop
 from bot.sandbox.redshift_local.processes import (
     IGNORED_STARTUP_PARAMETERS,
     PHASE_TIMEOUT,
@@ -39,7 +39,7 @@ from bot.sandbox.redshift_local.processes import (
 
 
 @dataclass
-class LocalRedshift:
+class LocalRedshift(StartStop):
     """PostgreSQL + PgBouncer on loopback, reachable with ``redshift_connector.connect(**connect_kwargs())``.
 
     After ``start()``: ``port`` is PgBouncer's (what redshift_connector uses) and ``pg_port`` is
@@ -107,17 +107,6 @@ class LocalRedshift:
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
-
-    def __enter__(self) -> LocalRedshift:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ backend-down simulation
 
@@ -221,24 +210,29 @@ class LocalRedshift:
             "HOME": str(self._dir()),
         }
 
+    def _child_process_kwargs(self, log: IO[bytes]) -> dict[str, Any]:
+        """How every child runs: no stdin, output to its log, in our dir, with our env and account."""
+        return {
+            "stdin": subprocess.DEVNULL,
+            "stdout": log,
+            "stderr": subprocess.STDOUT,
+            "cwd": self._dir(),
+            "env": self._child_env(),
+            **self._child_identity().popen_kwargs(),
+        }
+
     def _open_log(self, name: str) -> IO[bytes]:
         log = (self._dir() / name).open("ab")
         self._logs.append(log)
         return log
 
     def _spawn(self, argv: list[str], log_name: str) -> subprocess.Popen[bytes]:
-        log = self._open_log(log_name)
         return subprocess.Popen(
             argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=self._dir(),
-            env=self._child_env(),
             # own session: a terminal Ctrl-C reaches only us (we then stop them in order),
             # and the process group lets stop() reap postgres backends too
             start_new_session=True,
-            **self._child_identity().popen_kwargs(),
+            **self._child_process_kwargs(self._open_log(log_name)),
         )
 
     def _chown(self, path: Path) -> None:
@@ -271,17 +265,7 @@ class LocalRedshift:
         ]  # fmt: skip
         with log_path.open("wb") as log:
             try:
-                result = subprocess.run(
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    cwd=self._dir(),
-                    env=self._child_env(),
-                    timeout=PHASE_TIMEOUT * 2,
-                    check=False,
-                    **self._child_identity().popen_kwargs(),
-                )
+                result = subprocess.run(argv, timeout=PHASE_TIMEOUT * 2, check=False, **self._child_process_kwargs(log))
             finally:
                 pwfile.unlink(missing_ok=True)
         if result.returncode != 0:
