@@ -17,7 +17,7 @@ from bot.backups.topics import BackupError, backup_key, list_backup_dates, read_
 from bot.clients.base import BackendError, PipelineClients, TopicInfo
 from bot.core.config import PipelineConfig
 from bot.core.results import Status, worst
-from bot.reports.pipelines import attempt, for_each_pipeline
+from bot.reports.pipelines import PipelinesReport, attempt, for_each_pipeline
 from bot.services import Services
 
 
@@ -79,11 +79,7 @@ class PipelineBackups:
 
 
 @dataclass
-class BackupsReport:
-    generated_at: datetime
-    pipelines: list[PipelineBackups]
-    late_by: timedelta | None = None
-
+class BackupsReport(PipelinesReport[PipelineBackups]):
     @property
     def status(self) -> Status:
         return worst([p.status for p in self.pipelines])

@@ -20,7 +20,7 @@ from bot.backups.topics import BackupError
 from bot.clients.base import BackendError, PipelineClients
 from bot.core.config import PipelineConfig
 from bot.core.results import Status, worst
-from bot.reports.pipelines import attempt, for_each_pipeline
+from bot.reports.pipelines import PipelinesReport, attempt, for_each_pipeline
 from bot.services import Services
 
 DISK_NAMESPACE = "AWS/Kafka"
@@ -108,11 +108,7 @@ class PipelineCapacity:
 
 
 @dataclass
-class CapacityReport:
-    generated_at: datetime
-    pipelines: list[PipelineCapacity]
-    late_by: timedelta | None = None
-
+class CapacityReport(PipelinesReport[PipelineCapacity]):
     @property
     def status(self) -> Status:
         return worst([p.status for p in self.pipelines])

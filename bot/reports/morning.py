@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from bot.clients.base import Alarm, PipelineClients
 from bot.core.config import PipelineConfig
 from bot.core.results import HealthReport, Status, worst
-from bot.reports.pipelines import attempt, for_each_pipeline
+from bot.reports.pipelines import PipelinesReport, attempt, for_each_pipeline
 from bot.services import Services
 
 OVERNIGHT = timedelta(hours=24)
@@ -36,11 +36,7 @@ class PipelineMorning:
 
 
 @dataclass
-class MorningReport:
-    generated_at: datetime
-    pipelines: list[PipelineMorning]
-    late_by: timedelta | None = None
-
+class MorningReport(PipelinesReport[PipelineMorning]):
     @property
     def status(self) -> Status:
         return worst([p.health.status for p in self.pipelines])

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.clients.base import BackendError, PipelineClients, Warehouse
 from bot.core.config import FreshnessRule, PipelineConfig
-from bot.reports.pipelines import for_each_pipeline
+from bot.reports.pipelines import PipelinesReport, for_each_pipeline
 from bot.services import Services
 
 # Performance Tuning Guide → Baseline Metrics.
@@ -91,10 +91,8 @@ class PipelinePerformance:
 
 
 @dataclass
-class PerformanceReport:
-    generated_at: datetime
-    pipelines: list[PipelinePerformance]
-    late_by: timedelta | None = None
+class PerformanceReport(PipelinesReport[PipelinePerformance]):
+    """The week's figures per pipeline; no status: it compares, it does not judge."""
 
 
 def _day(value: object) -> date:

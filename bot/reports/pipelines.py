@@ -5,13 +5,25 @@ the whole report."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
 
 from bot.clients.base import BackendError, PipelineClients
 from bot.core.config import PipelineConfig
 from bot.services import Services
 
 T = TypeVar("T")
+ItemT = TypeVar("ItemT")
+
+
+@dataclass
+class PipelinesReport(Generic[ItemT]):
+    """A report with one item per pipeline, built at `generated_at`; `late_by` when its slot was missed."""
+
+    generated_at: datetime
+    pipelines: list[ItemT]
+    late_by: timedelta | None = None
 
 
 def resolve_pipelines(services: Services, names: list[str] | None) -> list[PipelineConfig]:

@@ -15,7 +15,7 @@ from bot.actions.connect import ROTATED_AT
 from bot.clients.base import BackendError, PipelineClients
 from bot.core.config import PipelineConfig
 from bot.core.results import Status, worst
-from bot.reports.pipelines import for_each_pipeline
+from bot.reports.pipelines import PipelinesReport, for_each_pipeline
 from bot.services import Services
 
 LAST_USED_TAG = "LastUsed"
@@ -94,11 +94,7 @@ class PipelineSecurity:
 
 
 @dataclass
-class SecurityReport:
-    generated_at: datetime
-    pipelines: list[PipelineSecurity]
-    late_by: timedelta | None = None
-
+class SecurityReport(PipelinesReport[PipelineSecurity]):
     @property
     def status(self) -> Status:
         return worst([p.status(self.generated_at) for p in self.pipelines])
