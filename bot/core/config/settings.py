@@ -150,6 +150,7 @@ class Config(_Model):
 class UnknownPipeline(LookupError):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name, self.known = name, known
-        self.suggestion = (difflib.get_close_matches(name, known, n=1) or [None])[0]
+        close = difflib.get_close_matches(name, known, n=1)
+        self.suggestion: str | None = close[0] if close else None
         hint = f" Did you mean `{self.suggestion}`?" if self.suggestion else ""
         super().__init__(f"No pipeline named `{name}`.{hint} Known pipelines: {', '.join(known)}.")

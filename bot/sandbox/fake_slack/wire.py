@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
+from email.utils import collapse_rfc2231_value
 from typing import Any
 
 BOT_USER_ID = "UBOT"
@@ -81,9 +82,13 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[Args, dict[str, tup
     files: dict[str, tuple[str | None, bytes]] = {}
     if not message.is_multipart():
         return fields, files
-    for part in message.iter_parts():  # type: ignore[attr-defined]
-        name = part.get_param("name", header="content-disposition") or ""
-        payload = part.get_payload(decode=True) or b""
+    for part in message.iter_parts():
+        param = part.get_param("name", header="content-disposition") or ""
+        # an RFC 2231 encoded parameter comes back as (charset, language, value)
+        name = collapse_rfc2231_value(param) if isinstance(param, tuple) else param
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            payload = b""
         filename = part.get_filename()
         if filename is not None:
             files[name] = (filename, payload)
