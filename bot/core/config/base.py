@@ -16,18 +16,19 @@ Duration = Annotated[
     PlainSerializer(lambda d: format_duration(d).replace(" ", ""), return_type=str),
 ]
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
-_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
-def _check_identifier(value: str, what: str) -> str:
+def check_identifier(value: str, what: str) -> str:
     # Table and column names are interpolated into SQL (identifiers cannot be bound), so
     # only plain identifiers are accepted.
     parts = value.split(".")
-    if len(parts) > 2 or not all(_IDENTIFIER.fullmatch(p) for p in parts):
+    if len(parts) > 2 or not all(IDENTIFIER.fullmatch(p) for p in parts):
         raise ValueError(f"{value!r} is not a valid {what} (letters, digits, _ and an optional schema.)")
     return value
 
 
-class _Model(BaseModel):
+class ConfigModel(BaseModel):
+    # Unknown keys are errors (a typo must not be silently ignored); loaded config never changes.
     model_config = ConfigDict(extra="forbid", validate_default=True, frozen=True)

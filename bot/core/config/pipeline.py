@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from bot.core.config.base import _IDENTIFIER, _NAME, Duration, _check_identifier, _Model
+from bot.core.config.base import IDENTIFIER, PIPELINE_NAME, ConfigModel, Duration, check_identifier
 
 
-class KafkaSettings(_Model):
+class KafkaSettings(ConfigModel):
     bootstrap_servers: str
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     # AWS_MSK_IAM selects SASL/OAUTHBEARER with tokens signed for the pipeline's region.
@@ -32,7 +32,7 @@ class KafkaSettings(_Model):
         return self
 
 
-class RedshiftSettings(_Model):
+class RedshiftSettings(ConfigModel):
     cluster_identifier: str | None = None
     host: str
     port: int = Field(5439, gt=0, lt=65536)
@@ -53,7 +53,7 @@ class RedshiftSettings(_Model):
         return self
 
 
-class AwsSettings(_Model):
+class AwsSettings(ConfigModel):
     """Usually empty: boto3's own chain (env, profile, IRSA) applies. Set for VPC endpoints or a local AWS."""
 
     endpoint_url: str | None = None
@@ -61,7 +61,7 @@ class AwsSettings(_Model):
     credentials_file: str | None = None
 
 
-class KubernetesSettings(_Model):
+class KubernetesSettings(ConfigModel):
     kubeconfig: str | None = None
     context: str | None = None
     namespace: str = "kafka"
@@ -75,12 +75,12 @@ class KubernetesSettings(_Model):
     secrets_manager_secret: str | None = None
 
 
-class EksSettings(_Model):
+class EksSettings(ConfigModel):
     cluster: str = "debezium-cdc-cluster"
     nodegroup: str = "debezium-nodes"
 
 
-class FreshnessRule(_Model):
+class FreshnessRule(ConfigModel):
     table: str
     column: str = "kafka_timestamp"
     warn_after: Duration = timedelta(minutes=5)
@@ -89,12 +89,12 @@ class FreshnessRule(_Model):
     @field_validator("table")
     @classmethod
     def _table(cls, value: str) -> str:
-        return _check_identifier(value, "table name")
+        return check_identifier(value, "table name")
 
     @field_validator("column")
     @classmethod
     def _column(cls, value: str) -> str:
-        if not _IDENTIFIER.fullmatch(value):
+        if not IDENTIFIER.fullmatch(value):
             raise ValueError(f"{value!r} is not a valid column name")
         return value
 
@@ -105,7 +105,7 @@ class FreshnessRule(_Model):
         return self
 
 
-class Thresholds(_Model):
+class Thresholds(ConfigModel):
     lag_warn: int = Field(10_000, ge=0)
     lag_crit: int = Field(100_000, ge=0)
     latency_crit: Duration = timedelta(minutes=5)
@@ -122,18 +122,18 @@ class Thresholds(_Model):
         return self
 
 
-class BackupSettings(_Model):
+class BackupSettings(ConfigModel):
     bucket: str = "demo-rt-the-one-backups"
     prefix: str = "kafka/"
 
 
-class IamPolicyRef(_Model):
+class IamPolicyRef(ConfigModel):
     role: str
     # Inline policy names to read; empty means every inline policy of the role.
     policies: list[str] = Field(default_factory=list)
 
 
-class SecuritySettings(_Model):
+class SecuritySettings(ConfigModel):
     """What the first-Monday security review inspects (defaults: the runbook's names)."""
 
     iam_roles: list[IamPolicyRef] = Field(
@@ -149,7 +149,7 @@ class SecuritySettings(_Model):
     credentials_max_age: Duration = timedelta(days=30)
 
 
-class Limits(_Model):
+class Limits(ConfigModel):
     """Bounds on what an approved action may set (guards against a typo like 50 for 5)."""
 
     streams_replicas_max: int = Field(10, ge=1)
@@ -162,7 +162,7 @@ _RUNBOOK_FRESHNESS = [
 ]
 
 
-class PipelineConfig(_Model):
+class PipelineConfig(ConfigModel):
     name: str
     region: str = "ap-southeast-1"
     msk_cluster_arn: str | None = None
@@ -184,7 +184,7 @@ class PipelineConfig(_Model):
     @field_validator("name")
     @classmethod
     def _slug(cls, value: str) -> str:
-        if not _NAME.fullmatch(value):
+        if not PIPELINE_NAME.fullmatch(value):
             raise ValueError(f"{value!r}: use lower-case letters, digits, - and _ (it is typed in /cdc commands)")
         return value
 

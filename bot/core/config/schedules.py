@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator
 
-from bot.core.config.base import Duration, _Model
+from bot.core.config.base import ConfigModel, Duration
 
 _DAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -53,7 +53,7 @@ def _valid_cron(value: str) -> str:
 Cron = Annotated[str, BeforeValidator(_valid_cron)]
 
 
-class Schedules(_Model):
+class Schedules(ConfigModel):
     morning: Cron = "0 9 * * *"
     weekly_performance: Cron = "0 9 * * mon"
     capacity: Cron = "0 9 * * wed"

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from bot.core.config.base import Duration, _Model
+from bot.core.config.base import ConfigModel, Duration
 from bot.core.config.pipeline import PipelineConfig
 from bot.core.config.schedules import Schedules
 
 
-class SlackSettings(_Model):
+class SlackSettings(ConfigModel):
     ops_channel: str = "#cdc-pipeline-ops"
     alerts_channel: str = "#cdc-pipeline-alerts"
     timezone: str = "UTC"
@@ -33,7 +33,7 @@ class SlackSettings(_Model):
         return ZoneInfo(self.timezone)
 
 
-class AccessSettings(_Model):
+class AccessSettings(ConfigModel):
     operators: list[str] = Field(default_factory=list)
     approvers: list[str] = Field(default_factory=list)
     approval_ttl_minutes: int = Field(15, gt=0, le=24 * 60)
@@ -47,7 +47,7 @@ class AccessSettings(_Model):
         return values
 
 
-class Contacts(_Model):
+class Contacts(ConfigModel):
     L1: str | None = "ops-team@company.com (24/7)"
     L2: str | None = "platform-team@company.com (business hours)"
     L3: str | None = "architecture-team@company.com (on-call)"
@@ -56,7 +56,7 @@ class Contacts(_Model):
     aws_tam: str | None = "tam@aws.com"
 
 
-class ActionsSettings(_Model):
+class ActionsSettings(ConfigModel):
     """How approved runbook actions wait for the cluster to settle (rollouts, pods Ready)."""
 
     timeout: Duration = timedelta(minutes=5)
@@ -67,7 +67,7 @@ class ActionsSettings(_Model):
     build_timeout: Duration = timedelta(minutes=20)
 
 
-class MaintenanceSettings(_Model):
+class MaintenanceSettings(ConfigModel):
     """Guided maintenance windows (`/cdc maintenance`): how long their steps may take and how they poll."""
 
     default_duration: Duration = timedelta(hours=2)
@@ -89,19 +89,19 @@ class MaintenanceSettings(_Model):
         return self
 
 
-class ChecksSettings(_Model):
+class ChecksSettings(ConfigModel):
     # Each check's own deadline: one slow backend costs this, not the whole report.
     timeout: Duration = timedelta(seconds=5)
 
 
-class DrSettings(_Model):
+class DrSettings(ConfigModel):
     """The mid-month DR check compares these two pipelines (names from `pipelines`)."""
 
     primary: str
     secondary: str
 
 
-class Config(_Model):
+class Config(ConfigModel):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     pipelines: list[PipelineConfig] = Field(min_length=1)
