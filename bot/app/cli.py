@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -200,7 +201,24 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _sandbox_missing(command: str) -> bool:
+    """True (after saying so on stderr) when this build has no bot.sandbox, as in the production image.
+
+    The image leaves the fakes out (.dockerignore), so `sandbox` and `shell` need a source install.
+    """
+    if importlib.util.find_spec("bot.sandbox") is not None:
+        return False
+    print(
+        f"cdc-bot {command}: not available in this build (bot.sandbox is not installed); "
+        "run it from a source checkout: pip install -e '.[sandbox]'",
+        file=sys.stderr,
+    )
+    return True
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
+    if _sandbox_missing("sandbox"):
+        return 2
     from bot.sandbox.demo import Sandbox, SandboxTraffic
 
     print(
@@ -259,6 +277,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_shell(args: argparse.Namespace) -> int:
+    if _sandbox_missing("shell"):
+        return 2
     from bot.app.shell import run_shell
 
     config = _load(args.config)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +64,7 @@ class ShellSession:
         self.slack.stop()
 
     def _dispatch(self, body: str) -> str:
-        headers = {k.lower(): [v] for k, v in sign(SHELL_SECRET, body).items()}
+        headers: dict[str, str | Sequence[str]] = {k.lower(): [v] for k, v in sign(SHELL_SECRET, body).items()}
         response = self.app.dispatch(BoltRequest(body=body, headers=headers))
         if response.status != 200:
             return f"(the bot answered HTTP {response.status})"

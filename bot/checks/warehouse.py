@@ -84,7 +84,7 @@ def data_freshness(ctx: CheckContext) -> CheckResult:
     if stale:
         summary = "; ".join(f.text for f in sorted(stale, key=lambda f: -f.status.severity)[:3])
     else:
-        ages = [int(t["age_seconds"]) for t in tables if isinstance(t.get("age_seconds"), int)]
+        ages = [seconds for t in tables if isinstance(seconds := t.get("age_seconds"), int)]
         summary = (
             f"{len(tables)} tables fresh, newest data {format_duration(max(ages))} old at worst"
             if ages

@@ -183,14 +183,15 @@ class ConfluentKafkaAdmin:
             deadline = time.monotonic() + self._timeout
             while len(found) < wanted and time.monotonic() < deadline:
                 for msg in consumer.consume(num_messages=500, timeout=0.5):
-                    if msg.error():
+                    msg_topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+                    if msg.error() or msg_topic is None or partition is None or offset is None:
                         continue
                     kind, ms = msg.timestamp()
                     found.append(
                         SampledMessage(
-                            topic=msg.topic(),
-                            partition=msg.partition(),
-                            offset=msg.offset(),
+                            topic=msg_topic,
+                            partition=partition,
+                            offset=offset,
                             timestamp=datetime.fromtimestamp(ms / 1000, UTC) if kind and ms > 0 else None,
                             key=msg.key(),
                             value=msg.value(),

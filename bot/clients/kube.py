@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import urllib3
 from kubernetes import client as k8s
@@ -90,12 +90,12 @@ class KubernetesClient:
 
     def list_pods(self, label_selector: str | None = None) -> list[dict[str, Any]]:
         core = k8s.CoreV1Api(self.api)
-        kwargs = {"label_selector": label_selector} if label_selector else {}
+        kwargs: dict[str, Any] = {"label_selector": label_selector} if label_selector else {}
         return self._plain(self._call("list pods", core.list_namespaced_pod, self.namespace, **kwargs))["items"]
 
     def list_events(self, field_selector: str | None = None) -> list[dict[str, Any]]:
         core = k8s.CoreV1Api(self.api)
-        kwargs = {"field_selector": field_selector} if field_selector else {}
+        kwargs: dict[str, Any] = {"field_selector": field_selector} if field_selector else {}
         return self._plain(self._call("list events", core.list_namespaced_event, self.namespace, **kwargs))["items"]
 
     def read_pod_log(self, name: str, tail_lines: int = 50, container: str | None = None) -> str:
@@ -132,21 +132,26 @@ class KubernetesClient:
 
     def get_custom(self, plural: str, name: str) -> dict[str, Any] | None:
         custom = k8s.CustomObjectsApi(self.api)
-        return self._call(
-            f"get {plural}/{name}",
-            custom.get_namespaced_custom_object,
-            STRIMZI_GROUP,
-            STRIMZI_VERSION,
-            self.namespace,
-            plural,
-            name,
-            missing_ok=True,
+        # The custom-objects API answers with the object's JSON (typed `object` by the client).
+        return cast(
+            "dict[str, Any] | None",
+            self._call(
+                f"get {plural}/{name}",
+                custom.get_namespaced_custom_object,
+                STRIMZI_GROUP,
+                STRIMZI_VERSION,
+                self.namespace,
+                plural,
+                name,
+                missing_ok=True,
+            ),
         )
 
     def patch_custom(self, plural: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
         custom = k8s.CustomObjectsApi(self.api)
         # Custom objects take a JSON merge patch (`kubectl patch --type merge`).
-        return (
+        patched = cast(
+            "dict[str, Any] | None",
             self._call(
                 f"patch {plural}/{name}",
                 custom.patch_namespaced_custom_object,
@@ -156,9 +161,9 @@ class KubernetesClient:
                 plural,
                 name,
                 patch,
-            )
-            or {}
+            ),
         )
+        return patched or {}
 
     def get_secret(self, name: str) -> dict[str, Any] | None:
         core = k8s.CoreV1Api(self.api)

@@ -17,6 +17,7 @@ from bot.backups.topics import BackupError, backup_key, list_backup_dates, read_
 from bot.clients.base import BackendError, PipelineClients, TopicInfo
 from bot.core.config import PipelineConfig
 from bot.core.results import Status, worst
+from bot.reports.pipelines import PipelinesReport, attempt, for_each_pipeline
 from bot.services import Services
 
 
@@ -78,11 +79,7 @@ class PipelineBackups:
 
 
 @dataclass
-class BackupsReport:
-    generated_at: datetime
-    pipelines: list[PipelineBackups]
-    late_by: timedelta | None = None
-
+class BackupsReport(PipelinesReport[PipelineBackups]):
     @property
     def status(self) -> Status:
         return worst([p.status for p in self.pipelines])
@@ -149,20 +146,16 @@ def build_backups_report(
     now = now or datetime.now(UTC)
     tz = ZoneInfo(services.config.slack.timezone)
     day = now.astimezone(tz).date()
-    chosen = [services.config.pipeline(n) for n in pipelines] if pipelines else services.config.pipelines
-    results = []
-    for pipeline in chosen:
-        clients = services.clients(pipeline)
+
+    def backups(pipeline: PipelineConfig, clients: PipelineClients) -> PipelineBackups:
         item = PipelineBackups(
             pipeline=pipeline.name, bucket=pipeline.backups.bucket, prefix=pipeline.backups.prefix, day=day
         )
-        try:
-            item.objects = todays_objects(pipeline, clients, day)
-        except BackendError as exc:
-            item.listing_error = str(exc)
-        try:
-            item.restore = dry_run_restore(pipeline, clients)
-        except (BackendError, BackupError) as exc:
-            item.restore_error = str(exc)
-        results.append(item)
-    return BackupsReport(generated_at=now, pipelines=results, late_by=late_by)
+        objects, item.listing_error = attempt(lambda: todays_objects(pipeline, clients, day))
+        item.objects = objects or []
+        item.restore, item.restore_error = attempt(
+            lambda: dry_run_restore(pipeline, clients), (BackendError, BackupError)
+        )
+        return item
+
+    return BackupsReport(generated_at=now, pipelines=for_each_pipeline(services, pipelines, backups), late_by=late_by)

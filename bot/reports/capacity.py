@@ -20,6 +20,7 @@ from bot.backups.topics import BackupError
 from bot.clients.base import BackendError, PipelineClients
 from bot.core.config import PipelineConfig
 from bot.core.results import Status, worst
+from bot.reports.pipelines import PipelinesReport, attempt, for_each_pipeline
 from bot.services import Services
 
 DISK_NAMESPACE = "AWS/Kafka"
@@ -107,11 +108,7 @@ class PipelineCapacity:
 
 
 @dataclass
-class CapacityReport:
-    generated_at: datetime
-    pipelines: list[PipelineCapacity]
-    late_by: timedelta | None = None
-
+class CapacityReport(PipelinesReport[PipelineCapacity]):
     @property
     def status(self) -> Status:
         return worst([p.status for p in self.pipelines])
@@ -191,21 +188,18 @@ def build_capacity_report(
     now: datetime | None = None,
     late_by: timedelta | None = None,
 ) -> CapacityReport:
-    now = now or datetime.now(UTC)
-    chosen = [services.config.pipeline(n) for n in pipelines] if pipelines else services.config.pipelines
-    results = []
-    for pipeline in chosen:
-        clients = services.clients(pipeline)
+    at = now or datetime.now(UTC)
+
+    def capacity(pipeline: PipelineConfig, clients: PipelineClients) -> PipelineCapacity:
         item = PipelineCapacity(pipeline=pipeline.name)
-        try:
-            item.cluster_name, item.brokers = broker_disks(pipeline, clients, now)
-        except BackendError as exc:
-            item.disk_error = str(exc)
-        try:
-            item.growth_basis, item.growth = topic_growth(pipeline, clients, now)
+        disks, item.disk_error = attempt(lambda: broker_disks(pipeline, clients, at))
+        if disks is not None:
+            item.cluster_name, item.brokers = disks
+        growth, item.growth_error = attempt(lambda: topic_growth(pipeline, clients, at), (BackendError, BackupError))
+        if growth is not None:
+            item.growth_basis, item.growth = growth
             if item.growth_basis is not None:
-                item.growth_days = (now - item.growth_basis.taken_at).total_seconds() / 86400
-        except (BackendError, BackupError) as exc:
-            item.growth_error = str(exc)
-        results.append(item)
-    return CapacityReport(generated_at=now, pipelines=results, late_by=late_by)
+                item.growth_days = (at - item.growth_basis.taken_at).total_seconds() / 86400
+        return item
+
+    return CapacityReport(generated_at=at, pipelines=for_each_pipeline(services, pipelines, capacity), late_by=late_by)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from bot.clients.base import BackendError, PipelineClients
 from bot.core.config import PipelineConfig
 from bot.core.results import Status
+from bot.reports.pipelines import for_each_pipeline
 from bot.services import Services
 
 
@@ -138,10 +139,7 @@ def build_dr_report(
         names = [dr.primary, dr.secondary]
     else:
         return DrReport(generated_at=now, primary=None, secondary=None, late_by=late_by, not_configured=True)
-    sides = []
-    for name in names:
-        pipeline = services.config.pipeline(name)
-        sides.append(capture_state(pipeline, services.clients(pipeline)))
+    sides = for_each_pipeline(services, names, capture_state)
     return DrReport(
         generated_at=now,
         primary=sides[0],

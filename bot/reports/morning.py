@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.clients.base import Alarm, BackendError
+from bot.clients.base import Alarm, PipelineClients
+from bot.core.config import PipelineConfig
 from bot.core.results import HealthReport, Status, worst
+from bot.reports.pipelines import PipelinesReport, attempt, for_each_pipeline
 from bot.services import Services
 
 OVERNIGHT = timedelta(hours=24)
@@ -34,11 +36,7 @@ class PipelineMorning:
 
 
 @dataclass
-class MorningReport:
-    generated_at: datetime
-    pipelines: list[PipelineMorning]
-    late_by: timedelta | None = None
-
+class MorningReport(PipelinesReport[PipelineMorning]):
     @property
     def status(self) -> Status:
         return worst([p.health.status for p in self.pipelines])
@@ -60,15 +58,12 @@ def build_morning_report(
     now: datetime | None = None,
     late_by: timedelta | None = None,
 ) -> MorningReport:
-    now = now or datetime.now(UTC)
-    chosen = [services.config.pipeline(n) for n in pipelines] if pipelines else services.config.pipelines
-    results = []
-    for pipeline in chosen:
+    at = now or datetime.now(UTC)
+
+    def morning(pipeline: PipelineConfig, clients: PipelineClients) -> PipelineMorning:
         health = services.health(pipeline.name)
-        try:
-            alarms = services.clients(pipeline).aws.describe_alarms(None)
-            overnight = overnight_alarms(alarms, now)
-        except BackendError as exc:
-            overnight = OvernightAlarms(error=str(exc))
-        results.append(PipelineMorning(health=health, overnight=overnight))
-    return MorningReport(generated_at=now, pipelines=results, late_by=late_by)
+        alarms, error = attempt(lambda: clients.aws.describe_alarms(None))
+        overnight = overnight_alarms(alarms, at) if alarms is not None else OvernightAlarms(error=error)
+        return PipelineMorning(health=health, overnight=overnight)
+
+    return MorningReport(generated_at=at, pipelines=for_each_pipeline(services, pipelines, morning), late_by=late_by)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from bot.clients.base import BackendError
-from bot.core.config import FreshnessRule
+from bot.clients.base import BackendError, PipelineClients, Warehouse
+from bot.core.config import FreshnessRule, PipelineConfig
+from bot.reports.pipelines import PipelinesReport, for_each_pipeline
 from bot.services import Services
 
 # Performance Tuning Guide → Baseline Metrics.
@@ -90,10 +91,8 @@ class PipelinePerformance:
 
 
 @dataclass
-class PerformanceReport:
-    generated_at: datetime
-    pipelines: list[PipelinePerformance]
-    late_by: timedelta | None = None
+class PerformanceReport(PipelinesReport[PipelinePerformance]):
+    """The week's figures per pipeline; no status: it compares, it does not judge."""
 
 
 def _day(value: object) -> date:
@@ -104,9 +103,7 @@ def _day(value: object) -> date:
     return datetime.fromisoformat(str(value)).date()
 
 
-def table_performance(services: Services, pipeline_name: str, rule: FreshnessRule) -> TablePerformance:
-    pipeline = services.config.pipeline(pipeline_name)
-    warehouse = services.clients(pipeline).warehouse
+def table_performance(warehouse: Warehouse | None, rule: FreshnessRule) -> TablePerformance:
     result = TablePerformance(table=rule.table)
     if warehouse is None:
         result.error = "no redshift configured"
@@ -130,13 +127,14 @@ def build_performance_report(
     now: datetime | None = None,
     late_by: timedelta | None = None,
 ) -> PerformanceReport:
-    chosen = [services.config.pipeline(n) for n in pipelines] if pipelines else services.config.pipelines
-    results = []
-    for pipeline in chosen:
+
+    def performance(pipeline: PipelineConfig, clients: PipelineClients) -> PipelinePerformance:
         item = PipelinePerformance(pipeline=pipeline.name)
         if pipeline.redshift is None:
             item.error = "no redshift configured"
         else:
-            item.tables = [table_performance(services, pipeline.name, rule) for rule in pipeline.freshness]
-        results.append(item)
+            item.tables = [table_performance(clients.warehouse, rule) for rule in pipeline.freshness]
+        return item
+
+    results = for_each_pipeline(services, pipelines, performance)
     return PerformanceReport(generated_at=now or datetime.now(UTC), pipelines=results, late_by=late_by)

@@ -15,6 +15,7 @@ from bot.actions.connect import ROTATED_AT
 from bot.clients.base import BackendError, PipelineClients
 from bot.core.config import PipelineConfig
 from bot.core.results import Status, worst
+from bot.reports.pipelines import PipelinesReport, for_each_pipeline
 from bot.services import Services
 
 LAST_USED_TAG = "LastUsed"
@@ -93,11 +94,7 @@ class PipelineSecurity:
 
 
 @dataclass
-class SecurityReport:
-    generated_at: datetime
-    pipelines: list[PipelineSecurity]
-    late_by: timedelta | None = None
-
+class SecurityReport(PipelinesReport[PipelineSecurity]):
     @property
     def status(self) -> Status:
         return worst([p.status(self.generated_at) for p in self.pipelines])
@@ -215,18 +212,15 @@ def build_security_report(
     now: datetime | None = None,
     late_by: timedelta | None = None,
 ) -> SecurityReport:
-    now = now or datetime.now(UTC)
-    chosen = [services.config.pipeline(n) for n in pipelines] if pipelines else services.config.pipelines
-    results = []
-    for pipeline in chosen:
-        clients = services.clients(pipeline)
-        results.append(
-            PipelineSecurity(
-                pipeline=pipeline.name,
-                policies=review_policies(pipeline, clients),
-                resources=review_resources(pipeline, clients, now),
-                credentials=credentials_age(pipeline, clients),
-                unused_after=pipeline.security.unused_after,
-            )
+    at = now or datetime.now(UTC)
+
+    def security(pipeline: PipelineConfig, clients: PipelineClients) -> PipelineSecurity:
+        return PipelineSecurity(
+            pipeline=pipeline.name,
+            policies=review_policies(pipeline, clients),
+            resources=review_resources(pipeline, clients, at),
+            credentials=credentials_age(pipeline, clients),
+            unused_after=pipeline.security.unused_after,
         )
-    return SecurityReport(generated_at=now, pipelines=results, late_by=late_by)
+
+    return SecurityReport(generated_at=at, pipelines=for_each_pipeline(services, pipelines, security), late_by=late_by)

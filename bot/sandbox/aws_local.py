@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
+from bot.sandbox.lifecycle import StartStop
 from bot.sandbox.ports import free_port, wait_for_port
+
+if TYPE_CHECKING:  # moto is an optional dependency (the sandbox extra)
+    from moto.server import ThreadedMotoServer
 
 SANDBOX_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "sandbox",
@@ -12,10 +17,10 @@ SANDBOX_CREDENTIALS = {
 }
 
 
-class LocalAws:
+class LocalAws(StartStop):
     def __init__(self) -> None:
         self.port = 0
-        self._server = None
+        self._server: ThreadedMotoServer | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -47,9 +52,3 @@ class LocalAws:
         if self._server is not None:
             self._server.stop()
             self._server = None
-
-    def __enter__(self) -> LocalAws:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()

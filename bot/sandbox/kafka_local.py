@@ -7,10 +7,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from bot.sandbox.lifecycle import StartStop
 from bot.sandbox.ports import free_port, wait_for_port
 
 
-class LocalKafka:
+class LocalKafka(StartStop):
     def __init__(self) -> None:
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -71,9 +72,3 @@ class LocalKafka:
             return "\n".join(Path(self._log.name).read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
-
-    def __enter__(self) -> LocalKafka:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()

