@@ -35,7 +35,7 @@ def performance_chart(report: PerformanceReport) -> bytes | None:
         figure = Figure(figsize=(8, 4), dpi=100)
         axes = figure.add_subplot()
         for label, days, events in series:
-            axes.plot(days, events, marker="o", label=label)
+            axes.plot(days, events, marker="o", label=label)  # type: ignore[arg-type]  # matplotlib plots dates
         axes.set_title("Events per day (runbook weekly-performance.sql)")
         axes.set_ylabel("events")
         axes.set_ylim(bottom=0)

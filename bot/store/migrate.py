@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -40,7 +40,7 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     return type_ != "table" or name in Base.metadata.tables
 
 
-def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # Revisions stand on their own: the models' UTCDateTime is a timezone-aware DateTime in the database.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
