@@ -659,7 +659,7 @@ def test_redaction_by_key_and_by_pattern() -> None:
     kept = (
         "org.apache.kafka.connect.errors.ConnectException: task failed; compass=north, bypass: yes "
         "example/debezium-connect@sha256:5eed 2026-11-26T09:00:00+00:00 offset 12345678 "
-        "debezium-connect-cluster-connect-0 8f14e45fceea167a5a36dedd4bea2543"
+        "debezium-connect-cluster-connect-0 8f14e45fceea167a5a36dedd4bea25430a1b2c3d"  # a 40-hex git id
     )
     assert redact_text(kept) == kept
     obj = {
