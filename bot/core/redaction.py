@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 REDACTED = "[REDACTED]"
+# A value left out on purpose (an environment variable not on the snapshot's allow-list), not found secret.
+HIDDEN = "[hidden]"
 
 _SECRET_WORDS = (
     r"password|passwd|passphrase|(?<![a-z])pass(?![a-z])|pwd|secret|token|credentials?|api[-_.]?key|apikey|private[-_.]?key|"
@@ -326,7 +328,7 @@ def is_secret_key(key: str) -> bool:
 
 def _blank(value: Any) -> Any:
     # Keep absence visible (None, "") so a reader can tell "not set" from "set, hidden".
-    return value if value in (None, "") else REDACTED
+    return value if value in (None, "", HIDDEN) else REDACTED
 
 
 def redact(value: Any) -> Any:
