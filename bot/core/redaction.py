@@ -186,7 +186,8 @@ class PiiPattern:
     The match (or its `value` group, when the pattern has one) becomes `[REDACTED:kind]`. `everywhere`
     patterns apply to all redacted text; the others only to log lines (`redact_log_text`), where a
     looser shape (an 8-digit local phone number, a `first_name=` field) is worth its false positives.
-    A pattern must be linear-time on any input (see the module docstring).
+    A pattern must be linear-time on any input (see the module docstring). Without a `value` group the whole
+    match is replaced; with one, only that group (e-mail addresses: always the whole address).
     """
 
     kind: str
@@ -233,16 +234,16 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     # 13-19 digits, spaced or dashed in groups: a card number when its Luhn checksum holds.
     PiiPattern("card", re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])"), check=_is_card),
     PiiPattern("phone", re.compile(r"(?<![\w.-])\(?\d{3}\)?[-. ]\d{3}[-. ]\d{4}(?![\w.-])")),  # US local
-    # Log lines only: shapes that an ordinary number can take too.
-    PiiPattern("phone", re.compile(r"(?<![\w.+-])[689]\d{3}[ -]?\d{4}(?![\w.-])"), everywhere=False),  # SG local
-    PiiPattern("phone", re.compile(r"(?<![\w.+-])0\d{1,4}[ -]\d{3,4}[ -]?\d{3,4}(?![\w.-])"), everywhere=False),
+    # `first_name=Sally`, `"dob": "1980-01-02"`: the field name says what the value is.
     PiiPattern(
         "pii",
         re.compile(
             rf"(?i)(?<![\w.-])(?:[\w.-]*?[_.-])?(?:{_PII_FIELDS})[\"']?\s*[:=]\s*[\"']?(?P<value>[^\"'\n,;&}}\]]+)"
         ),
-        everywhere=False,
     ),
+    # Log lines only: shapes that an ordinary number can take too.
+    PiiPattern("phone", re.compile(r"(?<![\w.+-])[689]\d{3}[ -]?\d{4}(?![\w.-])"), everywhere=False),  # SG local
+    PiiPattern("phone", re.compile(r"(?<![\w.+-])0\d{1,4}[ -]\d{3,4}[ -]?\d{3,4}(?![\w.-])"), everywhere=False),
 )
 _EVERYWHERE = tuple(p for p in PII_PATTERNS if p.everywhere)
 
