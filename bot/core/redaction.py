@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -214,7 +215,8 @@ def _has_tld(text: str) -> bool:
     return len(tld) >= 2 and tld.isascii() and tld.isalpha()
 
 
-# Field names whose values are personal data wherever they are printed (`first_name=Sally`, `"dob": "..."`).
+# Field names whose values are personal data wherever they are printed (`first_name=Sally`, `"dob": "..."`),
+# also at the end of a longer name (`CUSTOMER_FIRST_NAME`, `customer.dob`).
 _PII_FIELDS = (
     r"(?:first|last|full|given|family|middle|maiden|customer|contact|person|holder)[_.-]?name|surname|"
     r"date[_.-]?of[_.-]?birth|birth[_.-]?date|dob|nric|ssn|national[_.-]?id|passport[_.-]?(?:no|number)?|"
@@ -238,7 +240,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "pii",
         re.compile(
-            rf"(?i)(?<![\w.-])(?:[\w.-]*?[_.-])?(?:{_PII_FIELDS})[\"']?\s*[:=]\s*[\"']?(?P<value>[^\"'\n,;&}}\]]+)"
+            rf"(?i)(?<![A-Za-z0-9])(?=[bcdfghlmnps])(?:{_PII_FIELDS})[\"']?\s*[:=]\s*[\"']?(?P<value>[^\"'\n,;&}}\]]+)"
         ),
     ),
     # Log lines only: shapes that an ordinary number can take too.
@@ -246,6 +248,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern("phone", re.compile(r"(?<![\w.+-])0\d{1,4}[ -]\d{3,4}[ -]?\d{3,4}(?![\w.-])"), everywhere=False),
 )
 _EVERYWHERE = tuple(p for p in PII_PATTERNS if p.everywhere)
+_LOGS_ONLY = tuple(p for p in PII_PATTERNS if not p.everywhere)
 
 
 def redact_pii(text: str, patterns: Iterable[PiiPattern] = PII_PATTERNS) -> str:
@@ -320,11 +323,19 @@ def redact_log_text(text: str, extra_pii: Iterable[PiiPattern] = ()) -> str:
     """A pod log tail or a trace: `redact_text`, then every PII pattern (log-only ones too) and `extra_pii`."""
     if not text:
         return text
-    return redact_pii(redact_text(text), (*PII_PATTERNS, *extra_pii))
+    return redact_pii(redact_text(text), (*_LOGS_ONLY, *extra_pii))
 
 
 def is_secret_key(key: str) -> bool:
+    # Logs repeat the same keys; only short ones are cached, so the cache cannot hold a megabyte of input.
+    return _secret_key_cached(key) if len(key) <= 128 else _secret_key(key)
+
+
+def _secret_key(key: str) -> bool:
     return key.lower() not in _REFERENCE_KEYS and bool(SECRET_KEY.search(key))
+
+
+_secret_key_cached = functools.lru_cache(maxsize=4096)(_secret_key)
 
 
 def _blank(value: Any) -> Any:
