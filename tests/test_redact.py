@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
-from bot.core.redaction import redact_log_text, redact_text
+from bot.core.redaction import PII_PATTERNS, PiiPattern, redact_log_text, redact_text
 
 
 @pytest.mark.parametrize(
@@ -150,3 +151,39 @@ def test_secret_forms_found_in_review_are_removed(text: str, gone: list[str]) ->
 )
 def test_lookalikes_stay_readable(text: str) -> None:
     assert redact_text(text) == text
+
+
+# --- PII in log lines ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "gone"),
+    [
+        ("ERROR row rejected for S1234567D (tel 9123 4567)", ["S1234567D", "9123 4567"]),
+        ("WARN call 91234567 or +65 6123 4567 failed", ["91234567", "6123 4567"]),
+        ("WARN callback 020 7946 0958 unreachable", ["020 7946 0958"]),
+        ("ERROR customer_name=Sally Tan, email sally.tan@example.com", ["Sally Tan", "sally.tan@example.com"]),
+        ('DEBUG {"FIRST_NAME": "Sally", "dob": "1980-01-02"}', ["Sally", "1980-01-02"]),
+        ("INFO CUSTOMER_LAST_NAME=Thomas ssn=123-45-6789", ["Thomas", "123-45-6789"]),
+        ("INFO paid with 4111-1111-1111-1111", ["4111-1111-1111-1111"]),
+    ],
+)
+def test_log_lines_lose_personal_data(line: str, gone: list[str]) -> None:
+    redacted = redact_log_text(line)
+    for value in gone:
+        assert value not in redacted, redacted
+
+
+def test_log_pii_keeps_what_is_not_personal() -> None:
+    line = "INFO committed offset 12345678 of partition 3; card-like 4111 1111 1111 1112 fails Luhn; took 15 ms"
+    assert redact_log_text(line) == line
+    # The loose shapes (an 8-digit local number) are for log lines only: a figure in a report stays.
+    assert redact_text("lag 91234567 records") == "lag 91234567 records"
+
+
+def test_the_pii_table_can_be_extended_by_a_parameter() -> None:
+    mykad = PiiPattern("id", re.compile(r"(?<!\d)\d{6}-\d{2}-\d{4}(?!\d)"))  # Malaysia's MyKad number
+    line = "ERROR rejected 900101-14-5678 from ana@example.com"
+    assert "900101-14-5678" in redact_log_text(line)
+    assert redact_log_text(line, extra_pii=[mykad]) == "ERROR rejected [REDACTED:id] from [REDACTED:email]"
+    assert mykad not in PII_PATTERNS  # the parameter extends one call, not the module's table
