@@ -265,13 +265,15 @@ class Boto3Aws:
         return [(item["ResourceARN"], {t["Key"]: t["Value"] for t in item.get("Tags", [])}) for item in items]
 
     def redshift_credentials(self, cluster_identifier: str, user: str, database: str) -> tuple[str, str]:
-        answer = self._call(
-            "redshift",
-            "get_cluster_credentials",
-            DbUser=user,
-            DbName=database,
-            ClusterIdentifier=cluster_identifier,
-            AutoCreate=False,
-            DurationSeconds=900,
-        )
+        """Temporary IAM database credentials; the answer holds `DbPassword`, so payload logging is off."""
+        with sensitive():
+            answer = self._call(
+                "redshift",
+                "get_cluster_credentials",
+                DbUser=user,
+                DbName=database,
+                ClusterIdentifier=cluster_identifier,
+                AutoCreate=False,
+                DurationSeconds=900,
+            )
         return answer["DbUser"], answer["DbPassword"]

@@ -8,15 +8,18 @@ What is captured (each part on its own, so one unreachable backend leaves a gap,
 - the KafkaConnector with its tasks, full traces and (redacted) config;
 - the seven health checks with their details: consumer lag per group and partition, freshness per
   table, alarms (the same code as `/cdc health`).
-Kubernetes Secrets are never read. The whole document goes through `redact` before anyone sees it.
+Kubernetes Secrets are never read. Environment values are shown only for the runbook's tuning settings
+(an allow-list); pod logs, traces and event messages go through PII detection (`redact_log_text`); the
+whole document goes through `redact` before anyone sees it.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +30,7 @@ from bot.clients.base import Aws, BackendError, Kube
 from bot.clients.sensitive import sensitive
 from bot.core.config import PipelineConfig
 from bot.core.durations import format_duration
-from bot.core.redaction import redact
+from bot.core.redaction import HIDDEN, PiiPattern, redact, redact_log_text, redact_text
 from bot.core.results import Status
 from bot.services import Services
 
@@ -118,15 +121,87 @@ def failing_reason(pod: dict[str, Any]) -> str | None:
     return None
 
 
+# Environment values are shown only for settings known to be safe and useful in an incident: the runbook's
+# Performance Tuning Guide (producer, consumer and Streams tuning, JVM heap and GC). Every other variable shows
+# its name only: `DB_PW`, `HASH_SALT`, `DATABASE_URL` do not say "password", so a deny-list would show them.
+TUNING_SETTINGS = frozenset(
+    {
+        "BATCH_SIZE",
+        "LINGER_MS",
+        "COMPRESSION_TYPE",
+        "BUFFER_MEMORY",
+        "FETCH_MIN_BYTES",
+        "FETCH_MAX_WAIT_MS",
+        "MAX_POLL_RECORDS",
+        "MAX_PARTITION_FETCH_BYTES",
+        "NUM_STREAM_THREADS",
+        "COMMIT_INTERVAL_MS",
+        "CACHE_MAX_BYTES_BUFFERING",
+    }
+)
+# How images spell them: `KAFKA_BATCH_SIZE`, `CONNECT_PRODUCER_LINGER_MS`, `STREAMS_NUM_STREAM_THREADS`.
+TUNING_PREFIXES = (
+    "",
+    "KAFKA_",
+    "STREAMS_",
+    "KAFKA_STREAMS_",
+    "PRODUCER_",
+    "CONSUMER_",
+    "CONNECT_PRODUCER_",
+    "CONNECT_CONSUMER_",
+)
+# JVM settings (`KAFKA_HEAP_OPTS="-Xmx4g -Xms4g"`): only their -X/-XX flags are shown; a `-D` property can
+# carry a password (`-Djavax.net.ssl.trustStorePassword=...`), so it shows as hidden.
+JVM_SETTINGS = frozenset({"KAFKA_HEAP_OPTS", "KAFKA_JVM_PERFORMANCE_OPTS", "JAVA_OPTS", "JVM_OPTS", "HEAP_OPTS"})
+_JVM_FLAG = re.compile(r"-XX:[+-]?[A-Za-z][A-Za-z0-9]*(?:=[\w.%]+)?|-X(?:mx|ms|ss|mn)\d+[kKmMgGtT]?")
+
+
+def _setting(name: str) -> str:
+    return name.upper().replace(".", "_").replace("-", "_")
+
+
+def env_value_shown(name: str) -> bool:
+    """Whether an environment variable's value may appear in a snapshot (an allow-list, never a deny-list)."""
+    setting = _setting(name)
+    if setting in JVM_SETTINGS:
+        return True
+    return any(setting.startswith(p) and setting[len(p) :] in TUNING_SETTINGS for p in TUNING_PREFIXES)
+
+
+def _shown_value(name: str, value: Any) -> Any:
+    if value in (None, ""):
+        return value  # "set but empty" is itself a diagnosis
+    if not env_value_shown(name):
+        return HIDDEN
+    if _setting(name) in JVM_SETTINGS:
+        return " ".join(word if _JVM_FLAG.fullmatch(word) else HIDDEN for word in str(value).split())
+    return redact_text(str(value))
+
+
+def reference(value_from: Any) -> str:
+    """`secretKeyRef: name/key`: where a value comes from, never the value."""
+    if not isinstance(value_from, dict) or not value_from:
+        return "(a reference)"
+    kind, ref = next(iter(value_from.items()))
+    ref = ref if isinstance(ref, dict) else {}
+    if kind in ("secretKeyRef", "configMapKeyRef"):
+        return f"{kind}: {ref.get('name')}/{ref.get('key')}"
+    if kind == "fieldRef":
+        return f"fieldRef: {ref.get('fieldPath')}"
+    if kind == "resourceFieldRef":
+        return f"resourceFieldRef: {ref.get('resource')}"
+    return str(kind)
+
+
 def _env(container: dict[str, Any]) -> list[dict[str, Any]]:
     entries = []
     for item in container.get("env") or []:
-        entry: dict[str, Any] = {"name": item.get("name")}
+        name = str(item.get("name") or "")
+        entry: dict[str, Any] = {"name": name}
         if "valueFrom" in item:
-            # A reference names where the value comes from (a Secret's name and key), never the value.
-            entry["valueFrom"] = item["valueFrom"]
+            entry["valueFrom"] = reference(item["valueFrom"])
         else:
-            entry["value"] = item.get("value")
+            entry["value"] = _shown_value(name, item.get("value"))
         entries.append(entry)
     return entries
 
@@ -185,19 +260,24 @@ def service_row(service: dict[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
-def event_row(event: dict[str, Any]) -> dict[str, Any]:
+def _log_text(text: Any, extra_pii: Iterable[PiiPattern] = ()) -> Any:
+    """Log lines, traces and event messages quote CDC data: PII detection on top of secret redaction."""
+    return redact_log_text(text, extra_pii) if isinstance(text, str) else text
+
+
+def event_row(event: dict[str, Any], extra_pii: Iterable[PiiPattern] = ()) -> dict[str, Any]:
     return {
         "type": event.get("type"),
         "reason": event.get("reason"),
         "object": f"{get_path(event, 'involvedObject', 'kind', default='?')}/"
         f"{get_path(event, 'involvedObject', 'name', default='?')}",
-        "message": (event.get("message") or "").strip(),
+        "message": _log_text((event.get("message") or "").strip(), extra_pii),
         "count": event.get("count"),
         "last_seen": event.get("lastTimestamp") or event.get("eventTime") or event.get("firstTimestamp"),
     }
 
 
-def connector_section(obj: dict[str, Any] | None, name: str) -> dict[str, Any]:
+def connector_section(obj: dict[str, Any] | None, name: str, extra_pii: Iterable[PiiPattern] = ()) -> dict[str, Any]:
     if obj is None:
         return {"name": name, "found": False}
     state, tasks = connector_state(obj)
@@ -210,12 +290,22 @@ def connector_section(obj: dict[str, Any] | None, name: str) -> dict[str, Any]:
         "class": spec.get("class"),
         "tasks_max": spec.get("tasksMax"),
         "tasks": [
-            {"id": t.get("id"), "state": t.get("state"), "worker_id": t.get("worker_id"), "trace": t.get("trace")}
+            {
+                "id": t.get("id"),
+                "state": t.get("state"),
+                "worker_id": t.get("worker_id"),
+                "trace": _log_text(t.get("trace"), extra_pii),
+            }
             for t in tasks
         ],
-        "connector_trace": get_path(obj, "status", "connectorStatus", "connector", "trace"),
+        "connector_trace": _log_text(get_path(obj, "status", "connectorStatus", "connector", "trace"), extra_pii),
         "conditions": [
-            {"type": c.get("type"), "status": c.get("status"), "reason": c.get("reason"), "message": c.get("message")}
+            {
+                "type": c.get("type"),
+                "status": c.get("status"),
+                "reason": c.get("reason"),
+                "message": _log_text(c.get("message"), extra_pii),
+            }
             for c in get_path(obj, "status", "conditions", default=[]) or []
         ],
         # Connector configs hold database passwords: redact() blanks them by key and by pattern.
@@ -223,7 +313,10 @@ def connector_section(obj: dict[str, Any] | None, name: str) -> dict[str, Any]:
     }
 
 
-def kubernetes_section(kube: Kube, pipeline: PipelineConfig, now: datetime) -> dict[str, Any]:
+def kubernetes_section(
+    kube: Kube, pipeline: PipelineConfig, now: datetime, extra_pii: Iterable[PiiPattern] = ()
+) -> dict[str, Any]:
+    """`extra_pii`: PII patterns of this deployment on top of `PII_PATTERNS`, for log lines and traces."""
     k = pipeline.kubernetes
     out: dict[str, Any] = {"namespace": k.namespace}
     errors: list[str] = []
@@ -240,13 +333,13 @@ def kubernetes_section(kube: Kube, pipeline: PipelineConfig, now: datetime) -> d
     out["deployments"] = part("deployments", lambda: [deployment_row(d, now) for d in kube.list_deployments()], [])
     out["statefulsets"] = part("statefulsets", lambda: [statefulset_row(s, now) for s in kube.list_statefulsets()], [])
     out["services"] = part("services", lambda: [service_row(s, now) for s in kube.list_services()], [])
-    events = part("events", lambda: [event_row(e) for e in kube.list_events("type=Warning")], [])
+    events = part("events", lambda: [event_row(e, extra_pii) for e in kube.list_events("type=Warning")], [])
     events.sort(key=lambda e: str(e.get("last_seen") or ""), reverse=True)
     out["events"] = events[:MAX_EVENTS]
 
     def read_connector() -> dict[str, Any]:
         with sensitive():  # the object carries the connector config; keep client payload logging off
-            return connector_section(kube.get_custom("kafkaconnectors", k.connector), k.connector)
+            return connector_section(kube.get_custom("kafkaconnectors", k.connector), k.connector, extra_pii)
 
     out["connector"] = part("connector", read_connector, {"name": k.connector, "found": None})
 
@@ -260,7 +353,7 @@ def kubernetes_section(kube: Kube, pipeline: PipelineConfig, now: datetime) -> d
                     text = kube.read_pod_log(str(pod["name"]), tail_lines=LOG_TAIL_LINES, container=container)
             except BackendError as exc:
                 text = f"(log not available: {exc})"
-            entry["containers"][container or "default"] = text
+            entry["containers"][container or "default"] = _log_text(text, extra_pii)
         logs.append(entry)
     out["logs"] = logs
     if len(failing) > MAX_LOG_PODS:
@@ -317,14 +410,21 @@ def _run_parts(parts: dict[str, Callable[[], Any]], timeout: float) -> tuple[dic
     return finished, errors
 
 
-def take_snapshot(services: Services, pipeline: PipelineConfig, now: datetime | None = None) -> dict[str, Any]:
-    """Collect everything above for one pipeline; returns the redacted, JSON-ready document."""
+def take_snapshot(
+    services: Services,
+    pipeline: PipelineConfig,
+    now: datetime | None = None,
+    extra_pii: Iterable[PiiPattern] = (),
+) -> dict[str, Any]:
+    """Collect everything above for one pipeline; returns the redacted, JSON-ready document.
+
+    Pod logs, traces and event messages also go through PII detection (`PII_PATTERNS` plus `extra_pii`)."""
     now = now or datetime.now(UTC)
     started = time.monotonic()
     clients = services.clients(pipeline)
     parts: dict[str, Callable[[], Any]] = {
         "health": lambda: services.health(pipeline.name).to_json_dict(),
-        "kubernetes": lambda: kubernetes_section(clients.kube, pipeline, now),
+        "kubernetes": lambda: kubernetes_section(clients.kube, pipeline, now, extra_pii),
         "msk": lambda: msk_section(clients.aws, pipeline),
     }
     # The checks have their own deadline; the Kubernetes part makes several calls in a row.

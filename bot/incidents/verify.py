@@ -1,15 +1,17 @@
 """Verify data flow (runbook SEV1, mitigation step 3) without showing what flows.
 
 The runbook runs `kafka-console-consumer --max-messages 10` on the raw CDC topic. Those messages
-carry customer PII, so only their shape leaves this module: partition, offset, timestamp, the
-Debezium operation and the field names of `after`/`before`. Keys are shown as a truncated
-SHA-256, enough to tell records apart and to match them across two runs, not to read them.
+carry customer PII, so only their shape leaves this module: partition, offset, timestamp, and for a
+Debezium envelope its operation and the field names of `after`/`before`. Anything else is "not a
+Debezium envelope" with its top-level field count only: its keys could be data (a map keyed by
+e-mail address), and an `op` that is not a Debezium code could be anything.
+No key material at all: only whether a key is present and its length. A hash of a key is not safe
+(a numeric customer id is recovered from a SHA-256 prefix by brute force in well under a second).
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +20,6 @@ from bot.clients.base import KafkaAdmin, SampledMessage
 
 DEFAULT_COUNT = 10
 MAX_COUNT = 100
-KEY_HASH_CHARS = 12
 
 # Debezium's `op` codes.
 OPERATIONS = {"c": "create", "u": "update", "d": "delete", "r": "read (snapshot)", "t": "truncate", "m": "message"}
@@ -33,13 +34,22 @@ class MessageShape:
     partition: int
     offset: int
     timestamp: datetime | None
-    key_hash: str | None
+    key_present: bool
+    key_length: int | None
     size: int
     op: str | None
     after_fields: list[str] | None
     before_fields: list[str] | None
     # Why the value could not be read as a Debezium envelope (tombstone, not JSON); never the value.
     note: str | None = None
+
+    @property
+    def key_info(self) -> str | None:
+        """`8-byte key`, or None without a key: what the table shows in its key column."""
+        return None if self.key_length is None else f"{self.key_length}-byte key"
+
+    # The renderer's name for that column, from when it showed a hash; there is no hash any more.
+    key_hash = key_info
 
 
 @dataclass(frozen=True)
@@ -71,8 +81,20 @@ class VerifyResult:
         return [(side, list(names), count) for (side, names), count in seen.items()]
 
 
-def key_hash(key: bytes | None) -> str | None:
-    return hashlib.sha256(key).hexdigest()[:KEY_HASH_CHARS] if key is not None else None
+# A Debezium change event's top-level fields (`schemas.enable=false`), and what `before`/`after` can be.
+ENVELOPE_FIELDS = frozenset({"before", "after", "source", "op", "ts_ms", "ts_us", "ts_ns", "transaction", "message"})
+
+
+def is_debezium_envelope(value: object) -> bool:
+    """An `op` that is a Debezium code, rows (or null) in `before`/`after`, and no other top-level field."""
+    if not isinstance(value, dict) or not value.keys() <= ENVELOPE_FIELDS:
+        return False
+    if not isinstance(value.get("op"), str) or value["op"] not in OPERATIONS:
+        return False
+    rows = [value[side] for side in ("before", "after") if side in value]
+    if not all(row is None or isinstance(row, dict) for row in rows):
+        return False
+    return bool(rows) or value["op"] in ("t", "m")
 
 
 def _field_names(value: object) -> list[str] | None:
@@ -92,7 +114,8 @@ def shape(message: SampledMessage) -> MessageShape:
             partition=message.partition,
             offset=message.offset,
             timestamp=message.timestamp,
-            key_hash=key_hash(message.key),
+            key_present=message.key is not None,
+            key_length=None if message.key is None else len(message.key),
             size=len(message.value or b""),
             op=op,
             after_fields=after,
@@ -108,11 +131,11 @@ def shape(message: SampledMessage) -> MessageShape:
         return envelope_shape(note="not JSON (Avro or binary?)")
     if isinstance(envelope, dict) and isinstance(envelope.get("payload"), dict) and "schema" in envelope:
         envelope = envelope["payload"]  # JsonConverter with schemas.enable=true wraps the envelope
-    if not isinstance(envelope, dict) or not ({"op", "after", "before"} & envelope.keys()):
-        return envelope_shape(note="not a Debezium envelope")
-    op = envelope.get("op")
+    if not is_debezium_envelope(envelope):
+        count = len(envelope) if isinstance(envelope, dict) else 0
+        return envelope_shape(note=f"not a Debezium envelope ({count} top-level fields)")
     return envelope_shape(
-        op=str(op) if op is not None else None,
+        op=envelope["op"],
         after=_field_names(envelope.get("after")),
         before=_field_names(envelope.get("before")),
     )
