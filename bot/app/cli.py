@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     cfg_sub = cfg.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
     validate = cfg_sub.add_parser("validate", parents=[common], help="validate a config file")
     validate.add_argument("path", nargs="?", help="config path (default: --config, $CDC_BOT_CONFIG, ./cdc-bot.yml)")
+
+    manifest = sub.add_parser("manifest", parents=[common], help="print the Slack app manifest (Socket Mode default)")
+    manifest.add_argument("--http", metavar="BASE_URL", help="HTTP mode: request URLs under BASE_URL (https://...)")
     return parser
 
 
@@ -232,6 +235,16 @@ def _demo(config_path: str) -> int:
     return 0
 
 
+def cmd_manifest(args: argparse.Namespace) -> int:
+    from bot.app.manifest import render_manifest
+
+    if args.http is not None and not args.http.startswith(("https://", "http://")):
+        print(f"--http: {args.http!r} is not an http(s):// URL", file=sys.stderr)
+        return 2
+    print(render_manifest(args.http), end="")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot.app.server import serve
 
@@ -263,6 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backup": cmd_backup,
         "sandbox": cmd_sandbox,
         "shell": cmd_shell,
+        "manifest": cmd_manifest,
     }
     if args.command == "config":
         if args.config_command != "validate":
