@@ -32,6 +32,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import kubernetes
 
+from bot.sandbox.kube_rbac import CLUSTER_ADMIN_TOKEN, Authorizer
+
 Obj = dict[str, Any]
 # (key, operator, values); "=" and "!=" are stored as single-value "in" / "notin".
 Requirement = tuple[str, str, frozenset[str]]
@@ -598,7 +600,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        code, payload = self.server.fake._serve(method, self.path, self.headers.get("Content-Type", ""), raw)
+        rbac = self.server.fake.rbac  # the bot's Role, checked when set (bot.sandbox.kube_rbac)
+        denied = rbac.check(method, self.path, self.headers.get("Authorization")) if rbac is not None else None
+        code, payload = (
+            (403, denied)
+            if denied
+            else self.server.fake._serve(method, self.path, self.headers.get("Content-Type", ""), raw)
+        )
         if isinstance(payload, str):
             body, content_type = payload.encode(), "text/plain; charset=utf-8"
         else:
@@ -640,6 +648,7 @@ class FakeKubeServer:
         self._controller_delay = controller_delay
         self._random = random.Random()
         self.requests: list[tuple[str, str]] = []  # (method, path without the query string)
+        self.rbac: Authorizer | None = None
         for rt in _BUILTIN_RESOURCES:
             self.register_resource(rt)
         for namespace in _DEFAULT_NAMESPACES:
@@ -690,6 +699,7 @@ class FakeKubeServer:
         configuration.host = self.url
         configuration.verify_ssl = False
         configuration.proxy = None  # loopback traffic must never go to an HTTP(S)_PROXY from the environment
+        configuration.api_key = {"authorization": f"Bearer {CLUSTER_ADMIN_TOKEN}"}  # tests' own actors, not the bot
         return configuration
 
     def write_kubeconfig(self, path: str, context: str = "sandbox", namespace: str = "kafka") -> None:
