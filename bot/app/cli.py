@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from bot.app.log_format import configure_logging
 from bot.core.config import Config, ConfigError, UnknownPipeline, load_config, resolve_config_path
 from bot.core.durations import parse_duration
 from bot.core.results import Status
@@ -35,7 +36,18 @@ def _common(top_level: bool = False) -> argparse.ArgumentParser:
         help="YAML config (default: $CDC_BOT_CONFIG, then ./cdc-bot.yml)",
     )
     common.add_argument("--log-level", default=level_default, help="logging level (default WARNING; INFO for serve)")
+    format_default = os.environ.get("CDC_BOT_LOG_FORMAT", "text") if top_level else argparse.SUPPRESS
+    common.add_argument("--log-format", choices=("text", "json"), default=format_default, help="text or json")
     return common
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cdc-bot")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="ChatOps for the Oracle → Debezium → MSK → Redshift CDC pipeline.",
         parents=[_common(top_level=True)],
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", parents=[common], help="run the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
@@ -265,10 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = args.log_level
     if args.command == "serve" and "CDC_BOT_LOG_LEVEL" not in os.environ and level == "WARNING":
         level = "INFO"
-    logging.basicConfig(
-        level=getattr(logging, str(level).upper(), logging.WARNING),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(getattr(logging, str(level).upper(), logging.WARNING), args.log_format)
     handlers = {
         "serve": cmd_serve,
         "check": cmd_check,
