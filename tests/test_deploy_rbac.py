@@ -116,6 +116,10 @@ def test_a_call_outside_the_role_gets_403_forbidden_like_kube_apiserver(
     with pytest.raises(kubernetes.client.ApiException) as raised:
         kubernetes.client.AppsV1Api(client.api).delete_namespaced_deployment("pii-masking", NS)
     assert raised.value.status == 403
+    with pytest.raises(kubernetes.client.ApiException) as raised:
+        core.list_pod_for_all_namespaces()  # a Role grants nothing at cluster scope
+    assert raised.value.status == 403
+    assert "at the cluster scope" in json.loads(raised.value.body)["message"]
 
 
 def test_other_actors_are_not_the_bot(enforced: tuple[FakeKubeServer, Authorizer, KubernetesClient]) -> None:

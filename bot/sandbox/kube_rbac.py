@@ -1,7 +1,9 @@
 """RBAC for the fake Kubernetes API server: the shipped Role, checked on every request.
 
-The fake calls `Authorizer.check(method, path, query)` before serving a request when an
-authorizer is set (off by default, so the sandbox answers everything). A request no rule allows
+The fake calls `Authorizer.check(method, target, authorization)` before serving a request when
+an authorizer is set (`FakeKubeServer.rbac`; off by default, so the sandbox answers everything).
+Only the bot is checked: requests carrying CLUSTER_ADMIN_TOKEN (the fake's own `configuration()`,
+which tests use to act as an operator or as Strimzi) are someone else's. A request no rule allows
 gets what kube-apiserver answers: HTTP 403 with a `Status` whose reason is `Forbidden`.
 
 Request attributes are derived as kube-apiserver's RequestInfoResolver does: the API group,
@@ -11,7 +13,8 @@ a collection is `list`, or `watch` with `?watch=true`; DELETE on a collection is
 `system:discovery` ClusterRole allows them to every authenticated user.
 
 The Role is treated as bound in every namespace the requests name: a test pipeline in another
-namespace stands for an operator who binds the same Role there (deploy/README.md).
+namespace stands for an operator who binds the same Role there (deploy/README.md). Being a Role,
+it grants nothing at cluster scope (e.g. listing pods in all namespaces).
 """
 
 from __future__ import annotations
@@ -196,7 +199,7 @@ class Authorizer:
         if request is None:
             return None
         with self._lock:
-            for index, rule in enumerate(self.rules):
+            for index, rule in enumerate(self.rules if request.namespace else []):
                 grant = rule.allows(request, self.aliases)
                 if grant is not None:
                     key = (index, *grant)
