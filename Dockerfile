@@ -11,6 +11,10 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
+# Regenerate the runtime lock with
+#   pip-compile --allow-unsafe --generate-hashes --no-emit-index-url --no-emit-find-links --strip-extras \
+#     -P 'soupsieve<3.0.2' --output-file requirements.lock pyproject.toml
+# (soupsieve 3.0.2+ needs Python >= 3.11.5; Debian bookworm's python3 is 3.11.2.)
 COPY requirements.lock requirements-build.lock ./
 # Only pinned, hash-checked packages: --require-hashes refuses anything else.
 RUN python3 -m venv /opt/build \
