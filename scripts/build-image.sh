@@ -84,15 +84,42 @@ $PODMAN build --format docker --network host --build-arg "BASE=$BASE_IMAGE" -t "
 
 # 5. It runs: help, and a config check with the config mounted read-only on a read-only root.
 say "cdc-bot --help"
-$PODMAN run --rm --network host --read-only "$TAG" cdc-bot --help >/dev/null
+$PODMAN run --rm --network host --read-only --no-healthcheck "$TAG" cdc-bot --help >/dev/null
 say "cdc-bot config validate (config mounted read-only)"
-$PODMAN run --rm --network host --read-only --tmpfs /tmp \
+$PODMAN run --rm --network host --read-only --tmpfs /tmp --no-healthcheck \
   -v "$ROOT/deploy/overlays/example/cdc-bot.yml:/etc/cdc-bot/cdc-bot.yml:ro" \
   "$TAG" cdc-bot config validate
-if $PODMAN run --rm --network host "$TAG" sh -c 'test -e /opt/cdc-bot/lib/python3.11/site-packages/bot/sandbox'; then
+if $PODMAN run --rm --network host --no-healthcheck "$TAG" sh -c 'test -e /opt/cdc-bot/lib/python3.11/site-packages/bot/sandbox'; then
   echo "the image contains bot/sandbox" >&2
   exit 1
 fi
+
+# 6. `cdc-bot serve` (HTTP mode) as in the Deployment: read-only root, /tmp a tmpfs, state in SQLite on /tmp.
+PORT="${CDC_BOT_TEST_PORT:-39117}"
+say "cdc-bot serve on a read-only root: /healthz and /readyz on port $PORT"
+NAME="cdc-bot-check-$$"
+$PODMAN run -d --rm --name "$NAME" --network host --read-only --tmpfs /tmp --no-healthcheck \
+  -e SLACK_BOT_TOKEN=xoxb-build-check -e SLACK_SIGNING_SECRET=build-check -e SLACK_API_URL=http://127.0.0.1:9/api/ \
+  -e CDC_BOT_DATABASE_URL=sqlite:////tmp/state.db -e CDC_BOT_LOG_FORMAT=json \
+  -v "$ROOT/deploy/overlays/example/cdc-bot.yml:/etc/cdc-bot/cdc-bot.yml:ro" \
+  "$TAG" cdc-bot serve --no-scheduler --port "$PORT" >/dev/null
+trap '$PODMAN rm -f "$NAME" >/dev/null 2>&1 || true' EXIT
+ready=""
+for _ in $(seq 1 60); do
+  if python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$PORT/readyz', timeout=2)" 2>/dev/null; then
+    ready=yes
+    break
+  fi
+  sleep 1
+done
+python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$PORT/healthz', timeout=2)" || ready=""
+if [ -z "$ready" ]; then
+  $PODMAN logs "$NAME" >&2 || true
+  echo "cdc-bot serve did not become ready" >&2
+  exit 1
+fi
+$PODMAN rm -f "$NAME" >/dev/null
+trap - EXIT
 
 SIZE=$($PODMAN image inspect --format '{{.Size}}' "$TAG")
 echo "image $TAG: $((SIZE / 1000000)) MB, built and checked in $(($(date +%s) - START)) s"
