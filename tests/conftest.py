@@ -9,23 +9,97 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import botocore.handlers
 import pytest
 
 from bot.app.server import make_wsgi
 from bot.app.wiring import Bot, build_bot, build_services
+from bot.clients.kube import KubernetesClient
 from bot.core.config import Config
 from bot.sandbox.demo import Sandbox
 from bot.sandbox.fake_slack import FakeSlackServer
+from bot.sandbox.kube_rbac import Authorizer, load_roles
 from bot.sandbox.slack_signing import block_actions_body, post_signed, slash_command_body
 from bot.services import Services
 from bot.slack.client import make_web_client
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- least privilege, proven (deploy/base/role.yaml, deploy/iam-policy.json) --------------------------
+
+# The shipped Role is enforced by the sandbox's fake API server on every request the bot makes.
+KUBE_RBAC = Authorizer(load_roles([ROOT / "deploy" / "base" / "role.yaml"]))
+# Unused grants are only reported when the whole suite ran (every tests/test_*.py module).
+ALL_TEST_MODULES = {path.stem for path in (ROOT / "tests").glob("test_*.py")}
+
+# Every AWS operation the bot's adapter (bot/clients/aws.py) performs, as "service:Operation" -> count.
+# botocore registers BUILTIN_HANDLERS on every Session it creates, so this observes each client the
+# bot builds without touching it; operations the sandbox or tests perform themselves are not counted.
+AWS_OPERATIONS: dict[str, int] = {}
+_AWS_ADAPTER = str(ROOT / "bot" / "clients" / "aws.py")
+
+
+def _record_aws_operation(model: Any = None, **_: Any) -> None:
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename != _AWS_ADAPTER:
+        frame = frame.f_back
+    if frame is not None and model is not None:
+        key = f"{model.service_model.service_name}:{model.name}"
+        AWS_OPERATIONS[key] = AWS_OPERATIONS.get(key, 0) + 1
+
+
+botocore.handlers.BUILTIN_HANDLERS.append(("before-call.*.*", _record_aws_operation))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _kube_role_follows_config() -> Iterator[None]:
+    """Tests name their own objects (kubernetes.* config keys): the Role is checked as an overlay
+    would render it for that config, with those names in place of the runbook's."""
+    original = KubernetesClient.__init__
+
+    def init(self: KubernetesClient, settings: Any, *args: Any, **kwargs: Any) -> None:
+        KUBE_RBAC.follow_config(settings)
+        original(self, settings, *args, **kwargs)
+
+    KubernetesClient.__init__ = init  # type: ignore[method-assign]
+    yield
+    KubernetesClient.__init__ = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _enforce_kube_role(request: pytest.FixtureRequest) -> None:
+    if "sandbox" in request.fixturenames:
+        request.getfixturevalue("sandbox").kube.rbac = KUBE_RBAC
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from tests.test_iam_policy import policy_gaps
+
+    ran = {Path(str(item.fspath)).stem for item in session.items}
+    whole_suite = ran >= ALL_TEST_MODULES and exitstatus == 0
+    problems = [f"Kubernetes request outside deploy/base/role.yaml: {d}" for d in KUBE_RBAC.denied]
+    not_allowed, unused = policy_gaps(AWS_OPERATIONS)
+    problems += [f"AWS operation deploy/iam-policy.json does not allow: {a}" for a in not_allowed]
+    if whole_suite:
+        problems += [f"deploy/base/role.yaml grants what no request used: {u}" for u in KUBE_RBAC.unused_grants()]
+        problems += [f"deploy/iam-policy.json allows what no operation used: {a}" for a in unused]
+    if problems:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.section("least privilege")
+            for line in problems:
+                reporter.line(line, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from bot.app.log_format import configure_logging
 from bot.core.config import Config, ConfigError, UnknownPipeline, load_config, resolve_config_path
 from bot.core.durations import parse_duration
 from bot.core.results import Status
@@ -36,7 +37,18 @@ def _common(top_level: bool = False) -> argparse.ArgumentParser:
         help="YAML config (default: $CDC_BOT_CONFIG, then ./cdc-bot.yml)",
     )
     common.add_argument("--log-level", default=level_default, help="logging level (default WARNING; INFO for serve)")
+    format_default = os.environ.get("CDC_BOT_LOG_FORMAT", "text") if top_level else argparse.SUPPRESS
+    common.add_argument("--log-format", choices=("text", "json"), default=format_default, help="text or json")
     return common
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cdc-bot")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="ChatOps for the Oracle → Debezium → MSK → Redshift CDC pipeline.",
         parents=[_common(top_level=True)],
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", parents=[common], help="run the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
@@ -84,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", parents=[common], help="state store tools")
     db_sub = db.add_subparsers(dest="db_command", metavar="SUBCOMMAND")
     db_sub.add_parser("upgrade", parents=[common], help="apply the state store's migrations ($CDC_BOT_DATABASE_URL)")
+    manifest = sub.add_parser("manifest", parents=[common], help="print the Slack app manifest (Socket Mode default)")
+    manifest.add_argument("--http", metavar="BASE_URL", help="HTTP mode: request URLs under BASE_URL (https://...)")
     return parser
 
 
@@ -269,6 +284,16 @@ def _demo(config_path: str) -> int:
     return 0
 
 
+def cmd_manifest(args: argparse.Namespace) -> int:
+    from bot.app.manifest import render_manifest
+
+    if args.http is not None and not args.http.startswith(("https://", "http://")):
+        print(f"--http: {args.http!r} is not an http(s):// URL", file=sys.stderr)
+        return 2
+    print(render_manifest(args.http), end="")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot.app.server import serve
 
@@ -291,10 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = args.log_level
     if args.command == "serve" and "CDC_BOT_LOG_LEVEL" not in os.environ and level == "WARNING":
         level = "INFO"
-    logging.basicConfig(
-        level=getattr(logging, str(level).upper(), logging.WARNING),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(getattr(logging, str(level).upper(), logging.WARNING), args.log_format)
     handlers = {
         "serve": cmd_serve,
         "check": cmd_check,
@@ -302,6 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backup": cmd_backup,
         "sandbox": cmd_sandbox,
         "shell": cmd_shell,
+        "manifest": cmd_manifest,
     }
     if args.command == "config":
         if args.config_command != "validate":

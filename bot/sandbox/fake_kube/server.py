@@ -12,6 +12,7 @@ import kubernetes
 
 from bot.sandbox.fake_kube.model import BUILTIN_RESOURCES, DEFAULT_NAMESPACES, Obj
 from bot.sandbox.fake_kube.routing import ApiRoutes
+from bot.sandbox.kube_rbac import CLUSTER_ADMIN_TOKEN, Authorizer
 from bot.sandbox.lifecycle import StartStop
 
 # --- HTTP plumbing ----------------------------------------------------------------------------------
@@ -54,7 +55,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        code, payload = self.server.fake._serve(method, self.path, self.headers.get("Content-Type", ""), raw)
+        rbac = self.server.fake.rbac  # the bot's Role, checked when set (bot.sandbox.kube_rbac)
+        denied = rbac.check(method, self.path, self.headers.get("Authorization")) if rbac is not None else None
+        code, payload = (
+            (403, denied)
+            if denied
+            else self.server.fake._serve(method, self.path, self.headers.get("Content-Type", ""), raw)
+        )
         if isinstance(payload, str):
             body, content_type = payload.encode(), "text/plain; charset=utf-8"
         else:
@@ -89,6 +96,7 @@ class FakeKubeServer(ApiRoutes, StartStop):
         # bind now so that url and configuration() are usable before start()
         self._http = _HTTPServer((host, port), self)
         self._thread: threading.Thread | None = None
+        self.rbac: Authorizer | None = None
         bound_host, bound_port = self._http.server_address[:2]
         self.url = f"http://{bound_host!s}:{bound_port}"
 
@@ -121,6 +129,7 @@ class FakeKubeServer(ApiRoutes, StartStop):
         configuration.host = self.url
         configuration.verify_ssl = False
         configuration.proxy = None  # loopback traffic must never go to an HTTP(S)_PROXY from the environment
+        configuration.api_key = {"authorization": f"Bearer {CLUSTER_ADMIN_TOKEN}"}  # tests' own actors, not the bot
         return configuration
 
     def write_kubeconfig(self, path: str, context: str = "sandbox", namespace: str = "kafka") -> None:
