@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import random
 import threading
+import time
 from collections.abc import Iterable
 
 import pytest
@@ -16,7 +17,6 @@ from bot.checks.lag_sampler import LagSampler, WindowSettings, expand_consumer_g
 from bot.checks.lag_time import (
     EndOffsetHistory,
     ForecastKind,
-    OffsetPoint,
     TimeLagMethod,
     forecast,
     time_lag,
@@ -183,7 +183,7 @@ def test_end_offset_history_is_bounded_compresses_flat_runs_and_resets_on_trunca
 
 
 def test_time_lag_zero_interpolated_extrapolated_and_lower_bound() -> None:
-    points = [OffsetPoint(T0, 1000), OffsetPoint(T0 + 60, 1600), OffsetPoint(T0 + 120, 2800)]
+    points = EndOffsetHistory.from_points([(T0, 1000), (T0 + 60, 1600), (T0 + 120, 2800)])
     now = T0 + 120
     assert time_lag(points, 2800, now).method is TimeLagMethod.ZERO  # type: ignore[union-attr]
     inside = time_lag(points, 2200, now)
@@ -194,16 +194,18 @@ def test_time_lag_zero_interpolated_extrapolated_and_lower_bound() -> None:
     assert before is not None and before.method is TimeLagMethod.EXTRAPOLATED and before.estimated
     assert before.seconds == pytest.approx(120 + 900 / (1800 / 120))
     assert "estimate" in before.text
-    flat = [OffsetPoint(T0, 1000), OffsetPoint(T0 + 300, 1000)]
+    flat = EndOffsetHistory.from_points([(T0, 1000), (T0 + 300, 1000)])
     bound = time_lag(flat, 900, T0 + 300)
     assert bound is not None and bound.method is TimeLagMethod.AT_LEAST and bound.seconds == 300
     assert bound.text.startswith("more than")
-    assert time_lag([], 5, now) is None
+    assert time_lag(EndOffsetHistory(), 5, now) is None
+    # One point and behind it: too few points to tell (kafka-lag-exporter's TooFewPoints).
+    assert time_lag(EndOffsetHistory.from_points([(T0, 1000)]), 900, now) is None
 
 
 def test_time_lag_on_a_flat_run_dates_the_record_to_the_run_end() -> None:
     # Nothing produced between T0 and T0+300 at offset 1000; record 1000 was written after T0+300.
-    points = [OffsetPoint(T0, 1000), OffsetPoint(T0 + 300, 1000), OffsetPoint(T0 + 360, 1600)]
+    points = EndOffsetHistory.from_points([(T0, 1000), (T0 + 300, 1000), (T0 + 360, 1600)])
     lag = time_lag(points, 1000, T0 + 360)
     assert lag is not None and lag.seconds == pytest.approx(60.0)
 
@@ -225,7 +227,7 @@ def test_time_lag_is_within_20_percent_of_the_seeded_message_age() -> None:
     now_s = 59 * 60
     for produced_at_s in (3000.0, 2000.0, 600.0):
         committed = int(offset_at(produced_at_s))
-        lag = time_lag(history.points(), committed, T0 + now_s)
+        lag = time_lag(history, committed, T0 + now_s)
         assert lag is not None and lag.method is TimeLagMethod.INTERPOLATED
         age = now_s - produced_at_s
         assert abs(lag.seconds - age) <= 0.2 * age, (lag.seconds, age)
@@ -235,7 +237,7 @@ def test_extrapolated_time_lag_before_the_history_is_an_estimate_close_to_the_ag
     history = EndOffsetHistory(limit=10)
     for minute in range(50, 60):  # only the last 10 minutes kept
         history.add(T0 + minute * 60, int(20 * minute * 60))  # steady 20/s
-    lag = time_lag(history.points(), 20 * 1800, T0 + 59 * 60)  # the record written at minute 30
+    lag = time_lag(history, 20 * 1800, T0 + 59 * 60)  # the record written at minute 30
     assert lag is not None and lag.estimated
     assert lag.seconds == pytest.approx(29 * 60, rel=0.2)
 
@@ -484,4 +486,24 @@ def test_sampler_is_safe_under_concurrent_samples_and_evaluations() -> None:
     verdict_g0 = sampler.evaluate("g0", T0 + 100)
     assert len(verdict_g0.partitions) == 20
     assert all(p.samples == 10 for p in verdict_g0.partitions)
+    sampler.close()
+
+
+def test_a_caller_that_waits_for_a_read_in_flight_shares_it() -> None:
+    class SlowAdmin(MemoryAdmin):
+        def end_offsets(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+            time.sleep(0.3)
+            return super().end_offsets(partitions)
+
+    admin = SlowAdmin()
+    admin.committed = {"g": {("t", 0): 1}}
+    admin.ends = {("t", 0): 2}
+    sampler = LagSampler(admin, ["g"], settings=WindowSettings(min_interval_s=0))  # the real clock
+    first = threading.Thread(target=sampler.sample)
+    first.start()
+    time.sleep(0.1)
+    second = sampler.sample()  # arrives while the first read is in flight
+    first.join()
+    assert second.shared and len(admin.end_offset_calls) == 1
+    assert not sampler.sample().shared  # a caller arriving after it reads afresh
     sampler.close()

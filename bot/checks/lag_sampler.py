@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.checks.lag_time import EndOffsetHistory, forecast, time_lag
+from bot.checks.lag_time import EndOffsetHistory, TimeLag, forecast, time_lag
 from bot.checks.lag_window import (
     GroupVerdict,
     LagStatus,
@@ -129,15 +129,18 @@ class LagSampler:
         self._groups: dict[str, _GroupState] = {}
         self._histories: dict[TopicPartition, EndOffsetHistory] = {}
         self._last_round: SampleRound | None = None
+        self._last_done_at = float("-inf")
 
     # --- reading -----------------------------------------------------------------------------
 
     def sample(self, now: float | None = None) -> SampleRound:
         """Read offsets once and append them to the windows. Safe to call from many threads."""
+        arrived = self._clock() if now is None else now
         with self._read_lock:
             at = self._clock() if now is None else now
             last = self._last_round
-            if last is not None and 0 <= at - last.at < self.settings.min_interval_s:
+            # Share the previous read if it is recent, or if this caller waited for it to finish.
+            if last is not None and (0 <= at - last.at < self.settings.min_interval_s or self._last_done_at > arrived):
                 return SampleRound(last.at, last.groups, last.partitions, 0.0, dict(last.errors), shared=True)
             started = time.monotonic()
             errors: dict[str, str] = {}
@@ -156,6 +159,8 @@ class LagSampler:
                 self._record(at, groups, committed, ends, errors, end_error)
             result = SampleRound(at, len(groups), len(partitions), time.monotonic() - started, errors)
             self._last_round = result
+            # On the caller's time line: an explicit `now` (tests, replays) never makes others wait-share.
+            self._last_done_at = self._clock() if now is None else at
             return result
 
     def _resolve_groups(self, errors: dict[str, str]) -> list[str]:
@@ -251,7 +256,7 @@ class LagSampler:
             snapshot = [
                 (tp, list(p.samples), p.first_seen, p.changed_at, p.error) for tp, p in sorted(state.partitions.items())
             ]
-            histories = {tp: self._histories[tp].points() for tp, *_ in snapshot if tp in self._histories}
+            histories = {tp: self._histories[tp].copy() for tp, *_ in snapshot if tp in self._histories}
             group_error, sampled_at = state.error, state.sampled_at
         verdicts = []
         for (topic, partition), window, first_seen, changed_at, error in snapshot:
@@ -268,7 +273,7 @@ class LagSampler:
                     end=newest.end if newest else None,
                     samples=len(window),
                     complete=min(1.0, len(window) / self.settings.samples),
-                    time_lag=time_lag(histories.get((topic, partition), []), newest.committed, at) if newest else None,
+                    time_lag=self._time_lag(histories.get((topic, partition)), newest, at),
                     last_commit_age_s=max(0.0, at - last_commit_at),
                     error=error,
                 )
@@ -281,6 +286,12 @@ class LagSampler:
             sampled_at=sampled_at,
             error=group_error,
         )
+
+    @staticmethod
+    def _time_lag(history: EndOffsetHistory | None, newest: PartitionSample | None, now: float) -> TimeLag | None:
+        if history is None or newest is None:
+            return None
+        return time_lag(history, newest.committed, now)
 
     def evaluate_all(self, now: float | None = None, lag_crit: int | None = None) -> dict[str, GroupVerdict]:
         at = self._clock() if now is None else now

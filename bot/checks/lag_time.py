@@ -12,7 +12,8 @@ group consumes faster than producers write, when it drains; when lag grows, when
 
 from __future__ import annotations
 
-from collections import deque
+from array import array
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from bot.checks.lag_window import PartitionSample
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OffsetPoint:
     at: float  # epoch seconds
     offset: int
@@ -36,33 +37,80 @@ class EndOffsetHistory:
 
     Runs of the same offset are compressed to their first and last point (as kafka-lag-exporter
     does), so an idle partition does not push its useful history out of the table.
-    Not thread-safe on its own: the sampler guards it with its lock.
+    Stored as two flat arrays, ~1 KB a partition at 60 points: the sampler may hold tens of
+    thousands. Not thread-safe on its own: the sampler guards it with its lock.
     """
+
+    __slots__ = ("limit", "_times", "_offsets")
 
     def __init__(self, limit: int = 60) -> None:
         if limit < 2:
             raise ValueError("an end-offset history needs room for at least 2 points")
-        self._points: deque[OffsetPoint] = deque(maxlen=limit)
+        self.limit = limit
+        self._times = array("d")
+        self._offsets = array("q")
+
+    @classmethod
+    def from_points(cls, points: Iterable[tuple[float, int]], limit: int = 60) -> EndOffsetHistory:
+        history = cls(limit)
+        for at, offset in points:
+            history.add(at, offset)
+        return history
 
     def add(self, at: float, offset: int) -> None:
-        points = self._points
-        if points:
-            last = points[-1]
-            if at <= last.at:
+        times, offsets = self._times, self._offsets
+        if times:
+            if at <= times[-1]:
                 return  # out of order
-            if offset < last.offset:
+            if offset < offsets[-1]:
                 # The topic was truncated or recreated: the old history means nothing any more.
-                points.clear()
-            elif offset == last.offset and len(points) > 1 and points[-2].offset == offset:
-                points[-1] = OffsetPoint(at, offset)  # stretch the flat run instead of adding to it
+                del times[:], offsets[:]
+            elif offset == offsets[-1] and len(offsets) > 1 and offsets[-2] == offset:
+                times[-1] = at  # stretch the flat run instead of adding to it
                 return
-        points.append(OffsetPoint(at, offset))
+        if len(times) >= self.limit:
+            del times[0], offsets[0]
+        times.append(at)
+        offsets.append(offset)
+
+    def copy(self) -> EndOffsetHistory:
+        clone = EndOffsetHistory(self.limit)
+        clone._times = array("d", self._times)
+        clone._offsets = array("q", self._offsets)
+        return clone
 
     def points(self) -> list[OffsetPoint]:
-        return list(self._points)
+        return [OffsetPoint(at, offset) for at, offset in zip(self._times, self._offsets, strict=True)]
 
     def __len__(self) -> int:
-        return len(self._points)
+        return len(self._times)
+
+    @property
+    def latest_offset(self) -> int | None:
+        return self._offsets[-1] if self._offsets else None
+
+    def time_at(self, committed: int) -> tuple[float, TimeLagMethod] | None:
+        """When the end offset was `committed`; None when at or past the end, or with one point only."""
+        times, offsets = self._times, self._offsets
+        if not times or committed >= offsets[-1]:
+            return None
+        if len(times) < 2:
+            return None  # too few points (kafka-lag-exporter's TooFewPoints)
+        if committed >= offsets[0]:
+            # The segment that crosses the offset: offsets[right - 1] <= committed < offsets[right].
+            # (Strict on the right, so a flat run at `committed` dates it to the run's end, when the
+            # record at `committed` had not yet been written.)
+            right = bisect_right(offsets, committed)
+            left = right - 1
+            slope = (times[right] - times[left]) / (offsets[right] - offsets[left])
+            return times[left] + (committed - offsets[left]) * slope, TimeLagMethod.INTERPOLATED
+        # Before the history: extrapolate along the history's overall production rate.
+        span = times[-1] - times[0]
+        produced = offsets[-1] - offsets[0]
+        if span > 0 and produced > 0:
+            return times[0] - (offsets[0] - committed) * span / produced, TimeLagMethod.EXTRAPOLATED
+        # Nothing produced during the history: the record is older than all of it, by how much is unknown.
+        return times[0], TimeLagMethod.AT_LEAST
 
 
 class TimeLagMethod(StrEnum):
@@ -91,30 +139,21 @@ class TimeLag:
         return human
 
 
-def time_lag(history: Sequence[OffsetPoint], committed: int, now: float) -> TimeLag | None:
-    """How long ago the end offset was `committed`, i.e. the age of the oldest unconsumed record."""
-    if not history:
+def time_lag(history: EndOffsetHistory, committed: int, now: float) -> TimeLag | None:
+    """How long ago the end offset was `committed`, i.e. the age of the oldest unconsumed record.
+
+    None when it cannot be told yet: no history, or a single point and the group is behind it.
+    """
+    latest = history.latest_offset
+    if latest is None:
         return None
-    last = history[-1]
-    if committed >= last.offset:
+    if committed >= latest:
         return TimeLag(0.0, TimeLagMethod.ZERO)
-    first = history[0]
-    if committed >= first.offset:
-        # The latest segment that crosses the offset: left.offset <= committed < right.offset.
-        # (Strict on the right, so a flat run at `committed` dates it to the run's end, when the
-        # record at `committed` had not yet been written.)
-        for left, right in zip(reversed(history[:-1]), reversed(history[1:]), strict=True):
-            if left.offset <= committed < right.offset:
-                at = left.at + (committed - left.offset) * (right.at - left.at) / (right.offset - left.offset)
-                return TimeLag(max(0.0, now - at), TimeLagMethod.INTERPOLATED)
-    # Before the history: extrapolate along the history's overall production rate.
-    span = last.at - first.at
-    produced = last.offset - first.offset
-    if span > 0 and produced > 0:
-        at = first.at - (first.offset - committed) * span / produced
-        return TimeLag(max(0.0, now - at), TimeLagMethod.EXTRAPOLATED)
-    # Nothing produced during the history: the record is older than all of it, by how much is unknown.
-    return TimeLag(max(0.0, now - first.at), TimeLagMethod.AT_LEAST)
+    found = history.time_at(committed)
+    if found is None:
+        return None
+    at, method = found
+    return TimeLag(max(0.0, now - at), method)
 
 
 # --- forecast ------------------------------------------------------------------------------------

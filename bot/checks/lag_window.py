@@ -63,7 +63,7 @@ def worst_status(statuses: Iterable[LagStatus], default: LagStatus = LagStatus.O
     return max(statuses, key=lambda s: s.severity, default=default)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PartitionSample:
     at: float  # epoch seconds
     committed: int
