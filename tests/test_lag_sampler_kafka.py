@@ -17,6 +17,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from bot.checks.lag_sampler import LagSampler, WindowSettings
 from bot.checks.lag_time import ForecastKind
 from bot.checks.lag_window import LagStatus
+from bot.clients import kafka as kafka_client
 from bot.clients.kafka import ConfluentKafkaAdmin
 from bot.core.config import KafkaSettings
 from bot.sandbox.demo import commit_offsets
@@ -150,3 +151,15 @@ def test_unreachable_broker_is_err() -> None:
     assert "lag-err-app" in result.errors
     assert verdict.status is LagStatus.ERR and verdict.error and "offset fetch" in verdict.error
     assert verdict.partitions[0].samples == 1  # the last good window is kept for when it answers again
+
+
+def test_end_offsets_in_chunks_are_exact_and_complete(
+    kafka: LocalKafka, admin: ConfluentKafkaAdmin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kafka_client, "END_OFFSETS_CHUNK", 7)  # 20 partitions -> 3 calls in flight
+    topic = "lag-chunks"
+    create_topic(kafka, topic, 20)
+    produce(kafka, topic, {p: p + 1 for p in range(20)})
+    partitions = [(topic, p) for p in range(20)]
+    assert admin.end_offsets(partitions + partitions[:3]) == {(topic, p): p + 1 for p in range(20)}
+    assert admin.end_offsets([]) == {}
