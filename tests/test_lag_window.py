@@ -319,11 +319,14 @@ class MemoryAdmin:
         self.ends: dict[TopicPartition, int] = {}
         self.failing_groups: set[str] = set()
         self.end_offsets_fail = False
+        self.list_groups_fail = False
         self.end_offset_calls: list[list[TopicPartition]] = []
         self.committed_calls: list[list[str]] = []
         self._lock = threading.Lock()
 
     def list_groups(self) -> list[str]:
+        if self.list_groups_fail:
+            raise BackendError("Kafka did not answer list_consumer_groups within 5s")
         return sorted(self.committed)
 
     def committed_offsets(self, groups: list[str]) -> dict[str, dict[TopicPartition, int]]:
@@ -456,6 +459,11 @@ def test_sampler_all_groups_with_excludes_and_shared_reads() -> None:
     assert sampler.groups() == ["app"]
     assert sampler.sample(T0 + 1).shared  # within min_interval_s: no second read
     assert len(admin.end_offset_calls) == 1
+    # The group listing fails: keep watching the groups already known, and say why.
+    admin.list_groups_fail = True
+    result = sampler.sample(T0 + 60)
+    assert "list_consumer_groups" in result.errors["*"]
+    assert sampler.groups() == ["app"] and sampler.evaluate("app", T0 + 60).partitions[0].samples == 2
 
 
 def test_sampler_is_safe_under_concurrent_samples_and_evaluations() -> None:

@@ -154,7 +154,7 @@ class LagSampler:
                     ends = self._admin.end_offsets(partitions)  # one batched ListOffsets for all groups
                 except Exception as exc:  # noqa: BLE001 - any failure is this round's ERR, not a crash
                     end_error = f"end offsets: {exc}"
-                    errors["*"] = end_error
+                    errors["*"] = "; ".join(filter(None, [errors.get("*"), end_error]))
             with self._state_lock:
                 self._record(at, groups, committed, ends, errors, end_error)
             result = SampleRound(at, len(groups), len(partitions), time.monotonic() - started, errors)
@@ -172,7 +172,7 @@ class LagSampler:
             errors["*"] = f"list_groups: {exc}"
             with self._state_lock:  # keep watching what we already knew of
                 known = list(self._groups)
-            return expand_consumer_groups([g for g in self._configured if g != ALL_GROUPS], ()) + known
+            return list(dict.fromkeys([g for g in self._configured if g != ALL_GROUPS] + known))
         return expand_consumer_groups(self._configured, available, self._exclude)
 
     def _read_committed(self, groups: list[str], errors: dict[str, str]) -> dict[str, dict[TopicPartition, int]]:
