@@ -3,9 +3,10 @@
 Run: python bench/bench_lag.py [--groups 100] [--partitions 300] [--runs 7] [--workers 8]
 
 Each group commits on its own topic of `--partitions` partitions (100 x 300 = 30,000 partitions
-in one ListOffsets). The baseline is what any caller must do anyway: committed offsets for every
-group on a thread pool of the same size, then ONE `end_offsets` for all their partitions. The
-ratio sampler/baseline is the sampler's own cost (bookkeeping under its lock); the target is <= 1.3.
+in one `end_offsets` call; the adapter sends it as chunks of 1,000, all in flight). The baseline
+is what any caller must do anyway: committed offsets for every group on a thread pool of the same
+size, then ONE `end_offsets` for all their partitions. The ratio sampler/baseline is the sampler's
+own cost (bookkeeping under its lock); the target is <= 1.3.
 Runs alternate between the two so that broker warm-up and noise hit both alike; medians are shown.
 """
 
