@@ -19,8 +19,6 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, PlainTex
 from bot.core.results import CheckResult, Finding, HealthReport, Status
 from bot.render import (
     SlackMessage,
-    block_buttons,
-    blocks_to_text,
     check_detail_text,
     health_report_text,
     render_check_detail,
@@ -29,6 +27,7 @@ from bot.render import (
     render_help,
     render_text,
 )
+from bot.sandbox.slack_viewer import block_buttons, blocks_to_text
 
 GOLDEN = Path(__file__).parent / "golden"
 TZ = "Asia/Singapore"

@@ -18,9 +18,9 @@ from slack_bolt.request import BoltRequest
 
 from bot.app.wiring import build_bot, build_services
 from bot.core.config import Config
-from bot.render.text import block_buttons, blocks_to_text
 from bot.sandbox.fake_slack import FakeSlackServer, RecordedCall
 from bot.sandbox.slack_signing import block_actions_body, sign, slash_command_body
+from bot.sandbox.slack_viewer import block_buttons, blocks_to_text
 from bot.services import Services
 from bot.slack.client import make_web_client
 

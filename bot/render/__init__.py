@@ -5,7 +5,6 @@ one per feature. No I/O, no Slack client.
 """
 
 from bot.render.blockkit import SlackMessage, to_slack
-from bot.render.blocks_text import block_buttons, blocks_to_text
 from bot.render.format import check_label
 from bot.render.health import (
     check_detail_text,
@@ -20,8 +19,6 @@ from bot.render.text import render_text
 __all__ = [
     "Message",
     "SlackMessage",
-    "block_buttons",
-    "blocks_to_text",
     "check_detail_text",
     "check_label",
     "health_report_text",

@@ -11,7 +11,6 @@ import re
 from typing import Any
 
 from bot.core.results import Status
-from bot.render.blocks_text import block_buttons, blocks_to_text
 from bot.render.format import check_label, format_clock, format_elapsed_ms, format_timestamp, more
 from bot.render.markup import emoji_to_text, links_to_text, unescape
 from bot.render.message import (
@@ -30,8 +29,6 @@ from bot.render.message import (
 # Re-exported: commands/ and the entry points import these from here (and, lazily below, the
 # health report's text), so they keep working while they move to the feature modules.
 __all__ = [
-    "block_buttons",
-    "blocks_to_text",
     "check_label",
     "format_clock",
     "format_elapsed_ms",

@@ -1,7 +1,9 @@
-"""Block Kit → plain text: how the terminal chat (`cdc-bot shell`) shows what reached its local Slack.
+"""The local Slack's viewer: Block Kit shown as plain text, the way Slack's own client shows a message.
 
-The shell drives the real listeners through an in-process Slack Web API, so what it sees is the
-wire format, not a `Message`; renderers never use this (they have `bot.render.text`).
+`cdc-bot shell` plays Slack: it drives the real listeners through an in-process Slack Web API and
+shows what arrives there, so what it reads is the wire format a Slack client reads. The product has
+two renderers of its neutral `Message` (Block Kit and `bot.render.text`); this is the sandbox's
+stand-in for the Slack app's screen, not a third renderer, and nothing on the runtime path uses it.
 """
 
 from __future__ import annotations
