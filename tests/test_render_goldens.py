@@ -135,9 +135,9 @@ def closing() -> ClosingSummary:
 
 def verify() -> VerifyResult:
     shapes = [
-        MessageShape(2, 41_000, AT - timedelta(seconds=30), "3f9a…c21e", 812, "u", ["ID", "STATUS"], ["ID", "STATUS"]),
-        MessageShape(0, 17_310, AT - timedelta(seconds=95), "77b0…01aa", 640, "c", ["ID", "EMAIL"], None),
-        MessageShape(1, 9_002, None, None, 0, None, None, None, note="tombstone"),
+        MessageShape(2, 41_000, AT - timedelta(seconds=30), True, 8, 812, "u", ["ID", "STATUS"], ["ID", "STATUS"]),
+        MessageShape(0, 17_310, AT - timedelta(seconds=95), True, 5, 640, "c", ["ID", "EMAIL"], None),
+        MessageShape(1, 9_002, None, False, None, 0, None, None, None, note="tombstone"),
     ]
     return VerifyResult("oracle.inventory.orders", 3, AT, shapes)
 

@@ -48,9 +48,6 @@ class MessageShape:
         """`8-byte key`, or None without a key: what the table shows in its key column."""
         return None if self.key_length is None else f"{self.key_length}-byte key"
 
-    # The renderer's name for that column, from when it showed a hash; there is no hash any more.
-    key_hash = key_info
-
 
 @dataclass(frozen=True)
 class VerifyResult:

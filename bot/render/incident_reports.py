@@ -213,7 +213,7 @@ def render_closing(closing: ClosingSummary, tz: str = "UTC") -> SlackMessage:
 
 # --- verify data flow ---------------------------------------------------------------------------------------------
 
-VERIFY_HEADERS = ["partition", "offset", "timestamp", "op", "key (sha256)", "after fields", "before fields"]
+VERIFY_HEADERS = ["partition", "offset", "timestamp", "op", "key", "after fields", "before fields"]
 
 
 def _names(fields: list[str] | None) -> str:
@@ -246,7 +246,7 @@ def render_verify(
                 str(m.offset),
                 format_clock(m.timestamp, tz) if m.timestamp else "-",
                 m.op or (m.note or "-"),
-                m.key_hash or "(no key)",
+                m.key_info or "(no key)",
                 _names(m.after_fields),
                 _names(m.before_fields),
             ]
