@@ -57,7 +57,8 @@ ensure_pgbouncer() {
 
 pip_install() {
   say "installing cdc-bot and $1 with pip (the first time takes a few minutes)"
-  "$PYTHON" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+  # setuptools and wheel too: a venv's own are too old to build this project's wheel without isolation
+  "$PYTHON" -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel 2>&1 | grep -v WARNING >&2 || true
   "$PYTHON" -m pip install --disable-pip-version-check --progress-bar off -e ".[$1]" 2>&1 \
     | grep -E '^(Successfully installed|ERROR)' >&2 || true
   "$PYTHON" -c 'import bot' || { echo "the install failed; see pip's output above" >&2; return 1; }
