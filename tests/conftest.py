@@ -24,8 +24,24 @@ from bot.sandbox.fake_slack import FakeSlackServer
 from bot.sandbox.slack_signing import block_actions_body, post_signed, slash_command_body
 from bot.services import Services
 from bot.slack.client import make_web_client
+from tests.local_postgres import LocalPostgres, fresh_schema
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[LocalPostgres]:
+    """PostgreSQL for the state store's multi-replica tests, started by the suite (no system server needed)."""
+    server = LocalPostgres(database="state").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: LocalPostgres) -> Iterator[str]:
+    """A state store URL on that PostgreSQL in a schema of this test's own, dropped with its rows afterwards."""
+    with fresh_schema(postgres.url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import pytest
 
 from bot.store.models import Incident
 from bot.store.state import StateStore
-from tests.test_store_migrations import fresh_pg_schema
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -20,10 +19,9 @@ def store(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[StateSto
         yield opened
         opened.engine.dispose()
         return
-    with fresh_pg_schema() as url:
-        opened = StateStore(url)
-        yield opened
-        opened.engine.dispose()
+    opened = StateStore(str(request.getfixturevalue("pg_url")))
+    yield opened
+    opened.engine.dispose()
 
 
 def test_report_runs_are_claimed_once_and_the_latest_per_kind_is_found(store: StateStore) -> None:
