@@ -18,7 +18,7 @@ from bot.store.engine import make_engine
 from bot.store.migrate import current_revision, schema_differences, upgrade
 from bot.store.state import StateStore
 
-HEAD = "0002"
+HEAD = "0003"
 TABLES = {
     "alembic_version",
     "approvals",
@@ -26,6 +26,7 @@ TABLES = {
     "incident_events",
     "incidents",
     "leader_leases",
+    "report_outbox",
     "report_runs",
     "workflows",
 }
