@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from bot.actions import ACTIONS
 from bot.actions.expiry import ApprovalExpirySweeper
 from bot.actions.service import ApprovalService
-from bot.actions.workflows import WorkflowSweeper
+from bot.actions.workflow_sweeper import WorkflowSweeper
 from bot.app.bolt import new_bolt_app
 from bot.checks import run_checks
 from bot.clients.aws import Boto3Aws
