@@ -39,6 +39,7 @@ class WorkflowSweeper:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cdc-resume")
         self._in_hand: set[str] = set()
         self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
 
     def sweep(self, now: datetime | None = None) -> list[str]:
         now = now or utcnow()
@@ -68,8 +69,15 @@ class WorkflowSweeper:
                 self._in_hand.discard(approval_id)
 
     def start(self) -> WorkflowSweeper:
-        threading.Thread(target=self._loop, name="cdc-workflow-sweeper", daemon=True).start()
+        self._thread = threading.Thread(target=self._loop, name="cdc-workflow-sweeper", daemon=True)
+        self._thread.start()
         return self
+
+    def close(self) -> None:
+        """After `services.close()` (which ends the loop and the resumed runs at their next poll): wait for both."""
+        if self._thread is not None:
+            self._thread.join(timeout=max(10.0, self.interval * 2))
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
     def _loop(self) -> None:
         while True:

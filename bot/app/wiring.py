@@ -93,10 +93,13 @@ class Bot:
         return self
 
     def close(self) -> None:
-        """Stop the scheduler (giving up its lease) and the services; running workflows stop at their next poll."""
+        """Stop the scheduler (giving up its lease) and the services, and wait for the background threads:
+        running workflows stop at their next poll, the sweeper's loop and the worker pools end."""
         if self._scheduler_started:
             self.scheduler.shutdown(wait=False)
         self.services.close()
+        self.workflow_sweeper.close()
+        self.approvals.shutdown()
 
 
 def build_bot(
