@@ -206,3 +206,30 @@ def test_two_replicas_on_postgresql_retrying_through_an_outage_post_once(
     assert len(_posted(slack)) == 1
     for services in replicas:
         services.store.engine.dispose()
+
+
+def test_the_leaders_outbox_job_delivers_what_waits(
+    make_services: Callable[..., Services], slack: FakeSlackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job the leader runs every OUTBOX_EVERY picks the post up once its backoff has passed."""
+    import scheduler.outbox
+    from scheduler import job_specs
+    from scheduler.jobs import SchedulerRuntime, deliver_outbox_job, register_runtime, unregister_runtime
+
+    monkeypatch.setattr(scheduler.outbox, "FIRST_BACKOFF", timedelta(seconds=0.2))
+    a_minute_ago = datetime.now(SGT) - timedelta(minutes=1)
+    services = make_services(schedules={"morning": f"{a_minute_ago.minute} {a_minute_ago.hour} * * *"})
+    assert "outbox" in {spec.id for spec in job_specs(services)}
+    post = _poster(slack)
+    slack.server_error_next("chat.postMessage", times=3)
+    assert run_due_report(services, "morning", services.config.schedules.morning, build_morning, post) is Outcome.QUEUED
+    runtime = SchedulerRuntime(services, post, lambda: 0)
+    register_runtime("test-outbox", runtime)
+    try:
+        deadline = datetime.now(SGT) + timedelta(seconds=10)
+        while not _posted(slack) and datetime.now(SGT) < deadline:
+            deliver_outbox_job("test-outbox")
+        assert len(_posted(slack)) == 1
+        assert deliver_outbox_job("test-outbox") == 0
+    finally:
+        unregister_runtime("test-outbox", runtime)
