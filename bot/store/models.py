@@ -58,7 +58,7 @@ class ReportRun(Base):
 
     The claim is a lease: `claimed_by` holds it until `expires_at` (renewed while it builds) or until
     it sets `outcome`. An unfinished claim past its expiry (its replica died) can be taken over; a
-    row without `expires_at` (made before claims expired) counts as expired.
+    row without `expires_at` (made before claims expired) lasts one claim ttl from `claimed_at`.
     """
 
     __tablename__ = "report_runs"

@@ -57,7 +57,8 @@ class ReportRunRepository:
             .where(
                 ReportRun.key == key,
                 ReportRun.outcome.is_(None),
-                ReportRun.expires_at.is_(None) | (ReportRun.expires_at <= now),
+                # A claim from before claims expired has no expiry: it counts as lasting one ttl.
+                (ReportRun.expires_at <= now) | (ReportRun.expires_at.is_(None) & (ReportRun.claimed_at <= now - ttl)),
             )
             .values(claimed_by=claimed_by, claimed_at=now, expires_at=now + ttl)
             .execution_options(synchronize_session=False)

@@ -5,7 +5,8 @@ Revises: 0002
 Create Date: 2026-12-04
 
 - `report_runs.expires_at`: a claim is a lease; an unfinished claim past it can be taken over
-  (rows from before have none and count as expired, so a post stuck by a crash is freed).
+  (rows from before have none and last one claim ttl from `claimed_at`, so a post stuck by a
+  crash is freed).
 - `report_outbox`: built posts that have not reached Slack yet, retried until their grace ends.
 - `leader_leases.generation` and `workflows.generation`: a fencing token raised on every change
   of holder; workflow writes are compare-and-set on it, so a stalled runner cannot overwrite.
