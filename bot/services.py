@@ -59,8 +59,10 @@ class Services:
     stopped: threading.Event = field(default_factory=threading.Event, init=False)
 
     def close(self) -> None:
-        """Shutting down: running workflows stop at their next poll and release their leases."""
+        """Shutting down: running workflows stop at their next poll and release their leases; slash-command
+        work already under way finishes (each piece is bounded by its deadline), queued work is dropped."""
         self.stopped.set()
+        self.background.shutdown(wait=True, cancel_futures=True)
 
     @property
     def check_timeout(self) -> float:

@@ -43,6 +43,9 @@ LAG_FUNC = "scheduler.jobs:publish_lag_job"
 LAG_GRACE = timedelta(seconds=30)
 EXPIRE_FUNC = "scheduler.jobs:expire_approvals_job"
 EXPIRE_EVERY = timedelta(seconds=30)
+OUTBOX_FUNC = "scheduler.jobs:deliver_outbox_job"
+# Posts waiting in the outbox are tried this often (each also waits its own backoff).
+OUTBOX_EVERY = timedelta(seconds=15)
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,17 @@ def job_specs(services: Services, lease: str = LEASE_NAME) -> list[JobSpec]:
             IntervalTrigger(seconds=int(EXPIRE_EVERY.total_seconds()), timezone=tz),
             int(EXPIRE_EVERY.total_seconds()),
             f"every {int(EXPIRE_EVERY.total_seconds())}s",
+        )
+    )
+    specs.append(
+        JobSpec(
+            "outbox",
+            "retry scheduled posts Slack did not take",
+            OUTBOX_FUNC,
+            (lease,),
+            IntervalTrigger(seconds=int(OUTBOX_EVERY.total_seconds()), timezone=tz),
+            int(OUTBOX_EVERY.total_seconds()),
+            f"every {int(OUTBOX_EVERY.total_seconds())}s",
         )
     )
     return specs

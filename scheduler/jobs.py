@@ -1,7 +1,10 @@
 """Scheduled posts: exactly once per scheduled time, late within the grace, never stale.
 
 A post is claimed in the state store under (kind, scheduled time) before it is built, so two
-replicas, or a catch-up run at start-up and the cron firing, cannot post it twice.
+replicas, or a catch-up run at start-up and the cron firing, cannot post it twice. The claim is
+a lease (it expires unless renewed), so a replica that dies between claim and post does not stop
+the next leader from posting; the built post goes through the outbox (`scheduler.outbox`), so a
+Slack outage delays it until the grace ends instead of losing it.
 """
 
 from __future__ import annotations
@@ -9,7 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -23,6 +29,8 @@ from bot.render.scheduled import ReportMessage
 from bot.render.slack import SlackMessage
 from bot.services import Services
 from bot.slack.posting import Poster
+from bot.store.report_runs import DEFAULT_CLAIM_TTL, run_key
+from scheduler.outbox import Delivery, deliver_due, deliver_post, to_payload
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +41,17 @@ INSTANCE_ID = f"{socket.gethostname()}:{os.getpid()}"
 # A builder returns what to post, or None when there is nothing to say (a nightly backup that worked).
 Builder = Callable[[Services, timedelta | None], SlackMessage | ReportMessage | None]
 
+# How long a claim lasts unless renewed: a replica that died holding it is replaced after this.
+CLAIM_TTL = DEFAULT_CLAIM_TTL
+
 # A backup taken late is still worth taking; a report posted hours late is not worth reading.
 GRACE_OVERRIDES = {"backup_job": timedelta(hours=6)}
 
 
 class Outcome(StrEnum):
     POSTED = "posted"
+    QUEUED = "queued"  # built, Slack did not take it yet: the outbox tries again until the grace ends
+    GIVEN_UP = "given_up"  # built, but Slack refused it or its grace ended first
     NOT_DUE = "not_due"
     STALE = "stale"
     ALREADY_CLAIMED = "already_claimed"
@@ -58,11 +71,43 @@ def last_fire_time(cron: str, tz: ZoneInfo, now: datetime, window: timedelta) ->
     return latest
 
 
+def _clock(start: datetime | None) -> Callable[[], datetime]:
+    """Now, or (for a run told its `now`) that time moving on at the real pace."""
+    if start is None:
+        return lambda: datetime.now(UTC)
+    began = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - began)
+
+
+@contextmanager
+def _claim_renewed(services: Services, kind: str, scheduled: datetime, clock: Callable[[], datetime]) -> Iterator[None]:
+    """Renew the claim every third of its life while the post is built (checks can take a while)."""
+    done = threading.Event()
+    owner, runs = services.instance_id, services.store.report_runs
+
+    def renew() -> None:
+        while not done.wait(CLAIM_TTL.total_seconds() / 3):
+            try:
+                if not runs.renew(kind, scheduled, owner, CLAIM_TTL, now=clock()):
+                    return  # taken over (we stalled): queue_post will refuse our post
+            except Exception as exc:  # the store is unreachable for a moment: the claim lasts a while
+                log.warning("could not renew the claim of %s for %s: %s", kind, scheduled, exc)
+
+    renewer = threading.Thread(target=renew, name=f"cdc-claim-{kind}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewer.join()
+
+
 def run_due_report(
     services: Services, kind: str, cron: str, build: Builder, post: Poster, now: datetime | None = None
 ) -> Outcome:
     config = services.config
-    now = now or datetime.now(UTC)
+    clock = _clock(now)
+    now = clock()
     grace = max(config.schedules.misfire_grace, GRACE_OVERRIDES.get(kind, timedelta(0)))
     scheduled = last_fire_time(cron, config.slack.tz, now, timedelta(days=1))
     if scheduled is None:
@@ -72,21 +117,41 @@ def run_due_report(
         # Not an error: the bot was down past the grace. A stale morning report misleads more than none.
         log.info("%s report of %s not posted: %s late, grace is %s", kind, scheduled, late, grace)
         return Outcome.STALE
-    if not services.store.report_runs.claim(kind, scheduled, INSTANCE_ID):
+    runs, owner = services.store.report_runs, services.instance_id
+    # Taken by one replica at a time; a claim whose replica died before posting expires and is taken over.
+    if not runs.claim(kind, scheduled, owner, CLAIM_TTL, now=now):
         return Outcome.ALREADY_CLAIMED
     try:
-        message = build(services, late if late > LATE_AFTER else None)
-        if message is not None:
-            post(config.slack.ops_channel, message)
+        with _claim_renewed(services, kind, scheduled, clock):
+            message = build(services, late if late > LATE_AFTER else None)
     except Exception as exc:
         log.exception("%s report for %s failed", kind, scheduled)
-        services.store.report_runs.finish(kind, scheduled, f"failed: {exc}")
+        runs.finish(kind, scheduled, f"failed: {exc}", claimed_by=owner)
         SCHEDULED_POSTS.labels(kind, "failed").inc()
         return Outcome.FAILED
-    outcome = Outcome.POSTED if message is not None else Outcome.DONE
-    services.store.report_runs.finish(kind, scheduled, outcome.value)
-    SCHEDULED_POSTS.labels(kind, outcome.value).inc()
-    return outcome
+    if message is None:
+        runs.finish(kind, scheduled, Outcome.DONE.value, claimed_by=owner)
+        SCHEDULED_POSTS.labels(kind, Outcome.DONE.value).inc()
+        return Outcome.DONE
+    # The built post goes to the outbox before Slack sees it, so an outage or a crash from here on
+    # delays it instead of losing it; only the claim's owner can queue it, so it is queued once.
+    payload = to_payload(message)
+    if not runs.queue_post(
+        kind,
+        scheduled,
+        owner,
+        channel=config.slack.ops_channel,
+        payload=payload,
+        give_up_at=scheduled + grace,
+        now=clock(),
+    ):
+        log.warning("%s report for %s built, but another replica took the claim over meanwhile", kind, scheduled)
+        return Outcome.ALREADY_CLAIMED
+    delivery = deliver_post(services, run_key(kind, scheduled), post, now=clock())
+    return {
+        Delivery.POSTED: Outcome.POSTED,
+        Delivery.GIVEN_UP: Outcome.GIVEN_UP,
+    }.get(delivery, Outcome.QUEUED)
 
 
 def build_morning(services: Services, late_by: timedelta | None) -> SlackMessage:
@@ -167,6 +232,14 @@ def scheduled_report(lease: str, kind: str) -> str:
     services = runtime.services
     cron = getattr(services.config.schedules, kind)
     return run_due_report(services, kind, cron, REPORTS[kind], runtime.post).value
+
+
+def deliver_outbox_job(lease: str) -> int:
+    """Try the outbox's due posts again (Slack was down, or the replica that built one died); how many were due."""
+    runtime = _RUNTIMES.get(lease)
+    if runtime is None:
+        return 0
+    return len(deliver_due(runtime.services, runtime.post))
 
 
 def expire_approvals_job(lease: str) -> int:

@@ -11,6 +11,7 @@ import contextlib
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from bot.sandbox.kube_rbac import Authorizer, load_roles
 from bot.sandbox.slack_signing import block_actions_body, post_signed, slash_command_body
 from bot.services import Services
 from bot.slack.client import make_web_client
+from tests.local_postgres import LocalPostgres, fresh_schema
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
@@ -100,6 +102,50 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             for line in problems:
                 reporter.line(line, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# Threads the bot starts (sweepers, the scheduler, leader loops, worker pools, claim renewals).
+BOT_THREAD_PREFIXES = ("cdc-", "leader-", "APScheduler")
+# How long a test's leftover threads get to finish after its teardown before they count as leaked.
+THREAD_GRACE_SECONDS = 5.0
+
+
+def _leftover(thread: threading.Thread) -> bool:
+    return thread.is_alive() and (not thread.daemon or thread.name.startswith(BOT_THREAD_PREFIXES))
+
+
+@pytest.fixture(autouse=True)
+def no_threads_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that leaves a bot thread or a non-daemon thread running after its teardown.
+
+    Autouse, so it is set up before and torn down after the test's other function fixtures; threads
+    of session fixtures started during the test (the sandbox's servers) are daemons with other names.
+    """
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + THREAD_GRACE_SECONDS
+    leaked = [t for t in threading.enumerate() if t not in before and _leftover(t)]
+    while leaked and time.monotonic() < deadline:
+        time.sleep(0.05)
+        leaked = [t for t in leaked if _leftover(t)]
+    if leaked:
+        names = ", ".join(sorted(f"{t.name}{'' if t.daemon else ' (non-daemon)'}" for t in leaked))
+        pytest.fail(f"{request.node.nodeid} left threads running: {names}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[LocalPostgres]:
+    """PostgreSQL for the state store's multi-replica tests, started by the suite (no system server needed)."""
+    server = LocalPostgres(database="state").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: LocalPostgres) -> Iterator[str]:
+    """A state store URL on that PostgreSQL in a schema of this test's own, dropped with its rows afterwards."""
+    with fresh_schema(postgres.url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -195,6 +241,7 @@ def _serve_until_closed(server: Any) -> None:
 @pytest.fixture
 def start_bot(slack: FakeSlackServer) -> Iterator[Callable[[Services], BotServer]]:
     servers: list[Any] = []
+    bots: list[Bot] = []
 
     def start(services: Services) -> BotServer:
         from waitress.server import create_server
@@ -204,8 +251,11 @@ def start_bot(slack: FakeSlackServer) -> Iterator[Callable[[Services], BotServer
         server = create_server(make_wsgi(services, wired.app), host="127.0.0.1", port=0, threads=8)
         threading.Thread(target=_serve_until_closed, args=(server,), daemon=True).start()
         servers.append(server)
+        bots.append(wired)
         return BotServer(f"http://127.0.0.1:{server.effective_port}", services, slack, wired)
 
     yield start
     for server in servers:
         server.close()
+    for bot in bots:
+        bot.close()

@@ -37,7 +37,6 @@ from tests.conftest import BotServer
 
 NS = "kafka-actions"
 FAST = {"timeout": "3s", "poll_interval": "0.02s", "progress_interval": "0s"}
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 OPERATOR, APPROVER, LEAD, STRANGER = "U0OPERATOR", "U0APPROVER", "U0LEAD", "U0STRANGER"
 
 StartBot = Callable[[Services], BotServer]
@@ -725,13 +724,13 @@ def test_double_click_and_two_approvers_at_once_run_once(
 
 
 def test_two_bots_on_one_postgresql_database_run_once(
-    sandbox: Sandbox, make_config: Callable[..., Config], start_bot: StartBot
+    sandbox: Sandbox, make_config: Callable[..., Config], start_bot: StartBot, pg_url: str
 ) -> None:
     name = unique("streams")
     put_deployment(sandbox.kube, name)
     config = make_config({"kubernetes": {"namespace": NS, "streams_deployment": name}}, actions=FAST)
-    first = Flow(start_bot(build_services(config, database_url=PG_URL)))
-    second = Flow(start_bot(build_services(config, database_url=PG_URL)))
+    first = Flow(start_bot(build_services(config, database_url=pg_url)))
+    second = Flow(start_bot(build_services(config, database_url=pg_url)))
     posted = first.request("restart-streams")
     presses = [(first, APPROVER), (second, LEAD), (second, APPROVER), (first, LEAD)]
     barrier = threading.Barrier(len(presses))

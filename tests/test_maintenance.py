@@ -273,7 +273,8 @@ class Bot:
     def stop(self) -> None:
         if not self.stopped:
             self.stopped = True
-            self.services.close()
+            assert self.server.wired is not None
+            self.server.wired.close()
             self.http.close()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -62,12 +61,13 @@ def test_back_after_the_grace_posts_nothing_stale(
     assert not slack.calls_to("chat.postMessage")
 
 
-def test_two_replicas_on_one_database_post_once(make_config: Callable[..., object], slack: FakeSlackServer) -> None:
-    # Several replicas share PostgreSQL; a fresh schema-less key space per test via a unique report time.
-    url = "postgresql://postgres@127.0.0.1:5432/test"
+def test_two_replicas_on_one_database_post_once(
+    make_config: Callable[..., object], slack: FakeSlackServer, pg_url: str
+) -> None:
+    # Several replicas share PostgreSQL (a schema of this test's own).
     config = make_config()
-    replicas = [build_services(config, url) for _ in range(2)]  # type: ignore[arg-type]
-    now = NINE_SGT.replace(year=2030) + timedelta(days=uuid.uuid4().int % 1000, seconds=3)
+    replicas = [build_services(config, pg_url) for _ in range(2)]  # type: ignore[arg-type]
+    now = NINE_SGT + timedelta(seconds=3)
     outcomes: list[Outcome] = []
     barrier = threading.Barrier(2)
 

@@ -19,7 +19,6 @@ from bot.slack.client import make_web_client
 from bot.store.state import ReportRun, StateStore
 from scheduler import JobRunner
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SGT = ZoneInfo("Asia/Singapore")
 
 
@@ -37,8 +36,8 @@ def _wait(condition: Callable[[], bool], timeout: float) -> bool:
     return condition()
 
 
-def test_lease_is_held_by_one_and_passes_on_after_expiry() -> None:
-    store = StateStore(PG_URL)
+def test_lease_is_held_by_one_and_passes_on_after_expiry(pg_url: str) -> None:
+    store = StateStore(pg_url)
     name = f"test-lease-{uuid.uuid4().hex[:8]}"
     t0 = datetime.now(UTC)
     ttl = timedelta(seconds=10)
@@ -47,7 +46,7 @@ def test_lease_is_held_by_one_and_passes_on_after_expiry() -> None:
 
     def contend(holder: str) -> None:
         barrier.wait()
-        results.append((holder, StateStore(PG_URL).leases.acquire(name, holder, ttl, now=t0)))
+        results.append((holder, StateStore(pg_url).leases.acquire(name, holder, ttl, now=t0)))
 
     threads = [threading.Thread(target=contend, args=(f"replica-{i}",)) for i in range(4)]
     for thread in threads:
@@ -69,7 +68,9 @@ def test_lease_is_held_by_one_and_passes_on_after_expiry() -> None:
     assert lease is not None and lease.holder == winner and lease.acquired_at == t0 + timedelta(seconds=18)
 
 
-def test_two_schedulers_one_leader_one_post(make_config: Callable[..., Config], slack: FakeSlackServer) -> None:
+def test_two_schedulers_one_leader_one_post(
+    make_config: Callable[..., Config], slack: FakeSlackServer, pg_url: str
+) -> None:
     now = datetime.now(UTC)
     minute_ago = _cron_at(now - timedelta(minutes=1))
     # Every other job's last time is far outside its grace, so only the morning report is due.
@@ -86,7 +87,7 @@ def test_two_schedulers_one_leader_one_post(make_config: Callable[..., Config], 
     config = make_config(schedules=schedules)
     tag = uuid.uuid4().hex[:8]
     lease, table = f"test-scheduler-{tag}", f"test_jobs_{tag}"
-    replicas = [build_services(config, PG_URL) for _ in range(2)]
+    replicas = [build_services(config, pg_url) for _ in range(2)]
     # This test's own claim of "morning at that minute", in case the same minute ran before.
     scheduled = now.astimezone(SGT).replace(second=0, microsecond=0) - timedelta(minutes=1)
     with replicas[0].store.session() as session:

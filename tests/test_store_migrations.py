@@ -1,15 +1,12 @@
 """The state store's schema comes from its Alembic revisions: on empty databases, on databases the bot made
 before migrations (adopted with their rows), with replicas upgrading at once, and always equal to the models.
 
-PostgreSQL tests run in a schema of their own on the machine's `test` database, dropped afterwards.
+PostgreSQL tests run in a schema of their own (the `pg_url` fixture), dropped afterwards.
 """
 
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,8 +18,7 @@ from bot.store.engine import make_engine
 from bot.store.migrate import current_revision, schema_differences, upgrade
 from bot.store.state import StateStore
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-HEAD = "0002"
+HEAD = "0003"
 TABLES = {
     "alembic_version",
     "approvals",
@@ -30,6 +26,7 @@ TABLES = {
     "incident_events",
     "incidents",
     "leader_leases",
+    "report_outbox",
     "report_runs",
     "workflows",
 }
@@ -83,27 +80,6 @@ SPELLINGS = {
 }
 # SCHEMA_VERSION 3 had no incidents and workflows yet; create_all added tables, so such a database exists.
 VERSION_3_DDL = [s for s in LEGACY_DDL if "incident" not in s and "workflows" not in s]
-
-
-@contextmanager
-def fresh_pg_schema() -> Iterator[str]:
-    """A URL whose connections work in a new schema of the shared `test` database, dropped afterwards."""
-    schema = f"store_test_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    with fresh_pg_schema() as url:
-        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -10,7 +10,6 @@ import pytest
 
 from bot.store.models import Incident
 from bot.store.state import StateStore
-from tests.test_store_migrations import fresh_pg_schema
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -20,10 +19,9 @@ def store(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[StateSto
         yield opened
         opened.engine.dispose()
         return
-    with fresh_pg_schema() as url:
-        opened = StateStore(url)
-        yield opened
-        opened.engine.dispose()
+    opened = StateStore(str(request.getfixturevalue("pg_url")))
+    yield opened
+    opened.engine.dispose()
 
 
 def test_report_runs_are_claimed_once_and_the_latest_per_kind_is_found(store: StateStore) -> None:
@@ -69,3 +67,31 @@ def test_incident_changes_are_compare_and_set(store: StateStore) -> None:
     last = store.incidents.last_event(incident.id, "snapshot")
     assert last is not None and last.data == {"number": 2}
     assert store.incidents.count_events(incident.id, "snapshot") == 2
+
+
+def test_a_report_claim_expires_and_only_its_owner_can_queue_the_post(store: StateStore) -> None:
+    from sqlalchemy import update
+
+    from bot.store.models import ReportRun
+
+    nine = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+    ttl = timedelta(minutes=2)
+    assert store.report_runs.claim("morning", nine, "pod-0", ttl, now=nine)
+    assert store.report_runs.renew("morning", nine, "pod-0", ttl, now=nine + timedelta(minutes=1))
+    assert not store.report_runs.claim("morning", nine, "pod-1", ttl, now=nine + timedelta(minutes=2, seconds=30))
+    assert store.report_runs.claim("morning", nine, "pod-1", ttl, now=nine + timedelta(minutes=3, seconds=1))
+    assert not store.report_runs.renew("morning", nine, "pod-0", ttl, now=nine + timedelta(minutes=4))
+    give_up = nine + timedelta(minutes=30)
+    assert not store.report_runs.queue_post("morning", nine, "pod-0", channel="#c", payload={}, give_up_at=give_up)
+    assert store.report_runs.queue_post("morning", nine, "pod-1", channel="#c", payload={}, give_up_at=give_up)
+    assert [row.key for row in store.outbox.pending()] == ["morning@2026-11-30T01:00:00+00:00"]
+    # A finished claim is never taken over.
+    assert not store.report_runs.claim("morning", nine, "pod-2", ttl, now=nine + timedelta(hours=1))
+
+    # A claim made before claims expired (no expiry) lasts one ttl from when it was made.
+    tuesday = nine + timedelta(days=1)
+    assert store.report_runs.claim("morning", tuesday, "old-pod", ttl, now=tuesday)
+    with store.session() as session:
+        session.execute(update(ReportRun).where(ReportRun.claimed_by == "old-pod").values(expires_at=None))
+    assert not store.report_runs.claim("morning", tuesday, "pod-1", ttl, now=tuesday + timedelta(minutes=1))
+    assert store.report_runs.claim("morning", tuesday, "pod-1", ttl, now=tuesday + ttl)

@@ -6,8 +6,11 @@ message's thread and then updated in place. Everything the next step needs is in
 row, so a bot that stops part-way resumes at the first step not done:
 
 - the runner holds the lease `workflow:<id>` (renewed at every poll) and releases it when it stops;
-- `WorkflowSweeper` (one per bot) finds running approvals of resumable actions whose lease has
-  lapsed and hands them back to the approval runner, which calls the action's `run` again;
+  every write it makes is fenced by the lease's generation, so a runner that stalled while another
+  took over writes nothing more: its first write fails and it stops (ActionInterrupted);
+- `WorkflowSweeper` (bot/actions/workflow_sweeper.py, one per bot) finds running approvals of
+  resumable actions whose lease has lapsed and hands them back to the approval runner, which
+  calls the action's `run` again;
 - a runner that cannot renew its lease, or sees the bot stopping, raises ActionInterrupted: the
   approval stays `running`, the lease goes (or lapses), and whoever resumes skips the steps done.
 
@@ -20,10 +23,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -36,7 +37,7 @@ from bot.store.models import Workflow, utcnow
 from bot.store.workflows import StepState, WorkflowRecord, WorkflowStatus, lease_name
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -190,12 +191,15 @@ class _Runner:
         self.progress_interval = self.config.actions.progress_interval.total_seconds()
         self.approval_progress = ctx.progress
         self.workflow: WorkflowRecord | None = None
+        self.generation = 0  # the lease generation this run holds: every write it makes is fenced by it
 
     # --- lifecycle -------------------------------------------------------------------------------
 
     def run(self) -> ActionResult:
-        if not self.store.leases.acquire(self.lease, self.holder, self.ttl):
+        generation = self.store.leases.take(self.lease, self.holder, self.ttl)
+        if generation is None:
             raise ActionInterrupted("another bot instance is running this workflow")
+        self.generation = generation
         try:
             return self._run()
         finally:
@@ -223,11 +227,15 @@ class _Runner:
                 # A request made inside a thread keeps its steps in that thread (Slack threads are one level).
                 channel=approval.channel,
                 thread_ts=approval.thread_ts or approval.message_ts,
+                generation=self.generation,
             )
             created = self.store.workflows.create(row)
             workflow = WorkflowRecord.model_validate(created) if created else self._load(approval.id)
             assert workflow is not None
-        self.workflow = workflow
+        # From here on this run alone writes the row (until another takes the lease over).
+        if not self.store.workflows.fence(workflow.id, self.generation):
+            raise self._lost()
+        self.workflow = workflow.model_copy(update={"generation": self.generation})
         if workflow.status is WorkflowStatus.SUCCEEDED:
             return self.definition.result(workflow)  # it finished; only the approval did not record it
         if workflow.status is not WorkflowStatus.RUNNING:
@@ -239,9 +247,7 @@ class _Runner:
             if self.workflow.step_state(step.name) == StepState.DONE:
                 continue
             self._run_step(index, step)
-        self.store.workflows.transition(
-            workflow.id, {WorkflowStatus.RUNNING}, WorkflowStatus.SUCCEEDED, finished_at=utcnow()
-        )
+        self._transition(WorkflowStatus.SUCCEEDED, finished_at=utcnow())
         self._reload()
         assert self.workflow is not None
         self._post_note(WorkflowNote(kind="succeeded", text=self.definition.done_note(self.workflow)))
@@ -337,9 +343,7 @@ class _Runner:
         lines = [*state_now, *self._state_now()]
         where = f"step {index}/{len(self.definition.steps)} ({step.title})"
         message = f"{self.definition.title} stopped at {where}: {error}"
-        self.store.workflows.transition(
-            self._current().id, {WorkflowStatus.RUNNING}, status, finished_at=utcnow(), error=message
-        )
+        self._transition(status, finished_at=utcnow(), error=message)
         self._reload()
         self._post_note(WorkflowNote(kind=status.value, text=message, lines=lines, recovery=self.definition.recovery))
         raise ActionFailed(message, state_now=lines)
@@ -376,8 +380,8 @@ class _Runner:
     def _heartbeat(self) -> None:
         if self.services.stopped.is_set():
             raise ActionInterrupted("the bot is stopping")
-        if not self.store.leases.acquire(self.lease, self.holder, self.ttl):
-            raise ActionInterrupted("lost the workflow's lease: another bot instance took it over")
+        if self.store.leases.take(self.lease, self.holder, self.ttl) != self.generation:
+            raise self._lost()
         self._reload()
         by = self._current().abort_requested_by
         if by:
@@ -398,13 +402,29 @@ class _Runner:
 
     def _save_step(self, step: Step, record: dict[str, Any]) -> None:
         steps = {**self._current().steps, step.name: dict(record)}
-        self.store.workflows.update(self._current().id, steps=steps, step=step.name)
+        if not self.store.workflows.update(self._current().id, self.generation, steps=steps, step=step.name):
+            raise self._lost()
         self.workflow = self._current().model_copy(update={"steps": steps, "step": step.name})
 
     def _save(self, **values: Any) -> None:
         saved = {**self._current().saved, **values}
-        self.store.workflows.update(self._current().id, saved=saved)
+        if not self.store.workflows.update(self._current().id, self.generation, saved=saved):
+            raise self._lost()
         self.workflow = self._current().model_copy(update={"saved": saved})
+
+    def _transition(self, status: WorkflowStatus, **values: Any) -> None:
+        workflow_id = self._current().id
+        if self.store.workflows.transition(workflow_id, {WorkflowStatus.RUNNING}, status, self.generation, **values):
+            return
+        now = self._load(workflow_id)
+        if now is None or now.generation != self.generation:
+            raise self._lost()
+
+    def _lost(self) -> ActionInterrupted:
+        # Another runner took the workflow over (this one stalled past its lease): it owns the row
+        # and the thread now, so this one stops where it is and writes nothing more.
+        log.warning("workflow %s: lease generation %d lost; this runner stops", self.lease, self.generation)
+        return ActionInterrupted("lost the workflow's lease: another bot instance took it over")
 
     def _update_message(self, view: StepView, ts: Any) -> None:
         if not ts:
@@ -419,63 +439,3 @@ class _Runner:
             self.publisher.post_note(self._current(), note)
         except Exception:
             log.exception("could not post a note on workflow %s", self._current().id)
-
-
-class WorkflowSweeper:
-    """Hands running workflows whose bot stopped (lease lapsed) back to `resume`; one per bot process.
-
-    Sweeps once at start and then every half lease, so a replica that died is replaced within
-    about one and a half lease durations. The lease check is only a filter: the resumed run takes
-    the lease itself, atomically, so two sweepers racing for one workflow start it once.
-    """
-
-    def __init__(
-        self, services: Services, actions: Iterable[str], resume: Callable[[str], Any], workers: int = 2
-    ) -> None:
-        self.services = services
-        self.actions = tuple(actions)
-        self.resume = resume
-        self.interval = max(0.2, services.config.maintenance.lease.total_seconds() / 2)
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cdc-resume")
-        self._in_hand: set[str] = set()
-        self._lock = threading.Lock()
-
-    def sweep(self, now: datetime | None = None) -> list[str]:
-        now = now or utcnow()
-        ttl = self.services.config.maintenance.lease
-        handed: list[str] = []
-        for approval_id, started_at in self.services.store.approvals.running(self.actions):
-            lease = self.services.store.leases.get(lease_name(approval_id))
-            if lease is not None and lease.expires_at > now:
-                continue  # its runner is alive (maybe in this very process)
-            if lease is None and started_at is not None and now - started_at < ttl:
-                continue  # just approved: its runner is about to take the lease
-            with self._lock:
-                if approval_id in self._in_hand:
-                    continue
-                self._in_hand.add(approval_id)
-            handed.append(approval_id)
-            self._executor.submit(self._resume_one, approval_id)
-        return handed
-
-    def _resume_one(self, approval_id: str) -> None:
-        try:
-            self.resume(approval_id)
-        except Exception:
-            log.exception("resuming the workflow of approval %s failed", approval_id)
-        finally:
-            with self._lock:
-                self._in_hand.discard(approval_id)
-
-    def start(self) -> WorkflowSweeper:
-        threading.Thread(target=self._loop, name="cdc-workflow-sweeper", daemon=True).start()
-        return self
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                self.sweep()
-            except Exception:  # the state store is unreachable for a moment: try again next time
-                log.exception("workflow sweep failed")
-            if self.services.stopped.wait(self.interval):
-                return

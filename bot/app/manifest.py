@@ -16,6 +16,7 @@ EVENTS_PATH = "/slack/events"
 BOT_SCOPES: dict[str, str] = {
     "commands": "the /cdc slash command",
     "chat:write": "chat.postMessage, chat.update, chat.postEphemeral",
+    "channels:history": "conversations.history (a scheduled post retried after a lost answer is looked for first)",
     "files:write": "files.getUploadURLExternal, files.completeUploadExternal (files_upload_v2)",
     "usergroups:read": "usergroups.users.list (access lists may name user groups)",
 }

@@ -61,6 +61,7 @@ class ShellSession:
         self.app = self.bot.app
 
     def close(self) -> None:
+        self.bot.close()
         self.slack.stop()
 
     def _dispatch(self, body: str) -> str:

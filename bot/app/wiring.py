@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from bot.actions import ACTIONS
 from bot.actions.expiry import ApprovalExpirySweeper
 from bot.actions.service import ApprovalService
-from bot.actions.workflows import WorkflowSweeper
+from bot.actions.workflow_sweeper import WorkflowSweeper
 from bot.app.bolt import new_bolt_app
 from bot.checks import run_checks
 from bot.clients.aws import Boto3Aws
@@ -93,10 +93,13 @@ class Bot:
         return self
 
     def close(self) -> None:
-        """Stop the scheduler (giving up its lease) and the services; running workflows stop at their next poll."""
+        """Stop the scheduler (giving up its lease) and the services, and wait for the background threads:
+        running workflows stop at their next poll, the sweeper's loop and the worker pools end."""
         if self._scheduler_started:
             self.scheduler.shutdown(wait=False)
         self.services.close()
+        self.workflow_sweeper.close()
+        self.approvals.shutdown()
 
 
 def build_bot(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import create_engine, event, make_url
@@ -20,6 +22,21 @@ def database_url(explicit: str | None = None) -> str:
 def display_url(url: str) -> str:
     """The URL without its password, for logs and the CLI."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+def _enable_wal(cursor: Any, wait_seconds: float = 30.0) -> None:
+    """Switch to WAL, waiting while another connection holds the lock: a database that is not in WAL
+    yet (a new one) cannot switch while a replica upgrades it, and SQLite fails that at once instead
+    of calling its busy handler."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def make_engine(url: str) -> Engine:
@@ -40,9 +57,8 @@ def make_engine(url: str) -> Engine:
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             # WAL lets the scheduler write while handlers read; busy_timeout waits instead of failing.
             cursor = dbapi_conn.cursor()
-            # busy_timeout first: switching to WAL takes a lock that another replica may be holding.
             cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(cursor)
             cursor.close()
 
     return engine

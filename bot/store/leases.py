@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,11 +16,17 @@ class LeaseRepository:
         self._sessions = sessions
 
     def acquire(self, name: str, holder: str, ttl: timedelta, now: datetime | None = None) -> bool:
-        """Take or renew a lease; True while `holder` holds it. Atomic: one UPDATE, else one INSERT.
+        """Take or renew a lease; True while `holder` holds it (see `take`)."""
+        return self.take(name, holder, ttl, now) is not None
 
-        The UPDATE matches only when the holder already has it or it has expired, so two replicas
-        racing for an expired lease both run it and the row lock lets exactly one match; the INSERT
-        of a lease nobody held yet is decided by the primary key.
+    def take(self, name: str, holder: str, ttl: timedelta, now: datetime | None = None) -> int | None:
+        """Take or renew a lease; its generation (fencing token) while `holder` holds it, else None.
+
+        Atomic: one UPDATE, else one INSERT. The UPDATE matches only when the holder already has it
+        or it has expired, so two replicas racing for an expired lease both run it and the row lock
+        lets exactly one match; the INSERT of a lease nobody held yet is decided by the primary key.
+        The generation goes up by one whenever the holder changes, so a holder that stalled past
+        its lease can be told from the one that took over, in any write both might make.
         """
         now = now or utcnow()
         renew = (
@@ -32,20 +38,26 @@ class LeaseRepository:
                 expires_at=now + ttl,
                 # A new holder starts its tenure now; the same holder keeps its first acquisition time.
                 acquired_at=case((LeaderLease.holder == holder, LeaderLease.acquired_at), else_=now),
+                generation=case(
+                    (LeaderLease.holder == holder, LeaderLease.generation), else_=LeaderLease.generation + 1
+                ),
             )
             .execution_options(synchronize_session=False)
         )
         with self._sessions.begin() as session:
             if session.execute(renew).rowcount == 1:  # type: ignore[attr-defined]
-                return True
+                # Read in the same transaction: the row is locked by our UPDATE until the commit.
+                return session.scalar(select(LeaderLease.generation).where(LeaderLease.name == name))
         try:
             with self._sessions.begin() as session:
                 session.add(
-                    LeaderLease(name=name, holder=holder, acquired_at=now, renewed_at=now, expires_at=now + ttl)
+                    LeaderLease(
+                        name=name, holder=holder, acquired_at=now, renewed_at=now, expires_at=now + ttl, generation=1
+                    )
                 )
-            return True
+            return 1
         except IntegrityError:
-            return False
+            return None
 
     def release(self, name: str, holder: str, now: datetime | None = None) -> None:
         """Give the lease up at once (shutdown), so another replica need not wait for it to expire."""

@@ -54,7 +54,12 @@ class AuditEntry(Base):
 
 
 class ReportRun(Base):
-    """One row per scheduled post; the unique key makes 'post once' hold across replicas and restarts."""
+    """One row per scheduled post; the unique key makes 'post once' hold across replicas and restarts.
+
+    The claim is a lease: `claimed_by` holds it until `expires_at` (renewed while it builds) or until
+    it sets `outcome`. An unfinished claim past its expiry (its replica died) can be taken over; a
+    row without `expires_at` (made before claims expired) lasts one claim ttl from `claimed_at`.
+    """
 
     __tablename__ = "report_runs"
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
@@ -63,6 +68,33 @@ class ReportRun(Base):
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_by: Mapped[str] = mapped_column(String(200))
     outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class OutboxPost(Base):
+    """A built scheduled post on its way to Slack, kept until Slack has it or its report's grace ends.
+
+    One row per report run (`key` is the run's key), so a post is queued once. States: pending →
+    sent | given_up. Whoever delivers it holds it (`owner` until `lease_expires_at`), like a claim;
+    `attempts` counts tries begun, so a try whose end nobody saw (a crash mid-post) is known.
+    """
+
+    __tablename__ = "report_outbox"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    scheduled_for: Mapped[datetime] = mapped_column()
+    channel: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    give_up_at: Mapped[datetime] = mapped_column()
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Approval(Base):
@@ -103,6 +135,8 @@ class LeaderLease(Base):
     acquired_at: Mapped[datetime] = mapped_column()
     renewed_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
+    # The fencing token: raised by one on every change of holder, never on a renewal.
+    generation: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class Incident(Base):
@@ -171,3 +205,5 @@ class Workflow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The lease generation of the runner allowed to write this row; every runner write compares it.
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

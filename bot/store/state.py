@@ -1,7 +1,7 @@
 """The state store: one engine on CDC_BOT_DATABASE_URL and a repository per aggregate over it.
 
 Features reach the tables only through the repositories (`store.approvals`, `store.incidents`,
-`store.workflows`, `store.leases`, `store.report_runs`, `store.audit_log`); only bot/store imports
+`store.workflows`, `store.leases`, `store.report_runs`, `store.outbox`, `store.audit_log`); only bot/store imports
 SQLAlchemy. The schema is Alembic's (`bot.store.migrate`): opening a store upgrades it to head.
 """
 
@@ -25,10 +25,12 @@ from bot.store.models import (
     Incident,
     IncidentEvent,
     LeaderLease,
+    OutboxPost,
     ReportRun,
     Workflow,
     utcnow,
 )
+from bot.store.outbox import OutboxRepository
 from bot.store.report_runs import ReportRunRepository
 from bot.store.workflows import WorkflowRepository
 
@@ -41,6 +43,7 @@ __all__ = [
     "Incident",
     "IncidentEvent",
     "LeaderLease",
+    "OutboxPost",
     "ReportRun",
     "StateStore",
     "Workflow",
@@ -63,6 +66,7 @@ class StateStore:
         self.workflows = WorkflowRepository(self.sessions)
         self.leases = LeaseRepository(self.sessions)
         self.report_runs = ReportRunRepository(self.sessions)
+        self.outbox = OutboxRepository(self.sessions)
 
     def session(self) -> AbstractContextManager[Session]:
         """A session in a transaction (`with store.session() as s:`): committed on success, else rolled back."""

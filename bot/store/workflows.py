@@ -1,7 +1,10 @@
 """Workflow rows: create, read, compare-and-set status, step records, abort requests.
 
 Who runs a workflow is decided by the lease `workflow:<id>` in `leader_leases` (the same atomic
-take-or-renew the scheduler's leader election uses), not by a column here.
+take-or-renew the scheduler's leader election uses). Its generation is the fencing token: a
+runner first raises the row's `generation` to the one it took the lease under (`fence`), and its
+every write is a compare-and-set on it, so once another runner has taken over, a stalled one's
+writes land nowhere and it stops.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class WorkflowRecord(BaseModel):
     abort_requested_by: str | None = None
     finished_at: datetime | None = None
     error: str | None = None
+    generation: int = 0
 
     def step_state(self, name: str) -> str | None:
         return (self.steps.get(name) or {}).get("state")
@@ -82,24 +86,44 @@ class WorkflowRepository:
         with self._sessions.begin() as session:
             return session.get(Workflow, workflow_id)
 
-    def update(self, workflow_id: str, **values: Any) -> None:
-        """Fields other than `status` (steps, current step, saved values); only the lease holder calls it."""
+    def fence(self, workflow_id: str, generation: int) -> bool:
+        """Make `generation` the row's writer; False when a newer runner has fenced it already."""
+        statement = (
+            update(Workflow)
+            .where(Workflow.id == workflow_id, Workflow.generation <= generation)
+            .values(generation=generation)
+            .execution_options(synchronize_session=False)
+        )
+        with self._sessions.begin() as session:
+            return bool(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
+
+    def update(self, workflow_id: str, generation: int, **values: Any) -> bool:
+        """Fields other than `status` (steps, current step, saved values), by the runner of `generation`
+        only; False (nothing written) once another runner has taken the workflow over."""
         assert "status" not in values
         statement = (
             update(Workflow)
-            .where(Workflow.id == workflow_id)
+            .where(Workflow.id == workflow_id, Workflow.generation == generation)
             .values(updated_at=utcnow(), **values)
             .execution_options(synchronize_session=False)
         )
         with self._sessions.begin() as session:
-            session.execute(statement)
+            return bool(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
 
-    def transition(self, workflow_id: str, from_states: Iterable[str], to_state: str, **values: Any) -> bool:
-        """Compare-and-set on status: True for exactly one caller."""
+    def transition(
+        self,
+        workflow_id: str,
+        from_states: Iterable[str],
+        to_state: str,
+        generation: int | None = None,
+        **values: Any,
+    ) -> bool:
+        """Compare-and-set on status (and on the runner's `generation` when given): True for exactly one caller."""
         states = sorted(str(s) for s in from_states)
+        fenced = [Workflow.generation == generation] if generation is not None else []
         statement = (
             update(Workflow)
-            .where(Workflow.id == workflow_id, Workflow.status.in_(states))
+            .where(Workflow.id == workflow_id, Workflow.status.in_(states), *fenced)
             .values(status=str(to_state), updated_at=utcnow(), **values)
             .execution_options(synchronize_session=False)
         )

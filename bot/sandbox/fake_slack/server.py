@@ -42,6 +42,7 @@ class FakeSlackServer(SlackMethods, StartStop):
         self._calls: list[RecordedCall] = []
         self._cond = threading.Condition(threading.RLock())
         self._rate_limits: dict[str, deque[int]] = {}
+        self._server_errors: dict[str, deque[int]] = {}
         self._failures: dict[str, deque[str]] = {}
         self._uploads: dict[str, PendingUpload] = {}
         self._response_urls: set[str] = set()
@@ -164,6 +165,7 @@ class FakeSlackServer(SlackMethods, StartStop):
             self.uploaded_files.clear()
             self.views.clear()
             self._rate_limits.clear()
+            self._server_errors.clear()
             self._failures.clear()
             self._uploads.clear()
             self._joined.clear()
@@ -173,6 +175,11 @@ class FakeSlackServer(SlackMethods, StartStop):
     def rate_limit_next(self, method: str, times: int = 1, retry_after: int = 1) -> None:
         with self._cond:
             self._rate_limits.setdefault(method, deque()).extend([retry_after] * times)
+
+    def server_error_next(self, method: str, times: int = 1, status: int = 500) -> None:
+        """Answer the next calls with an HTTP 5xx, as Slack does in an outage."""
+        with self._cond:
+            self._server_errors.setdefault(method, deque()).extend([status] * times)
 
     def fail_next(self, method: str, error: str, times: int = 1) -> None:
         with self._cond:
@@ -204,6 +211,9 @@ class FakeSlackServer(SlackMethods, StartStop):
             if limits:
                 retry_after = limits.popleft()
                 return 429, {"Retry-After": str(retry_after)}, {"ok": False, "error": "ratelimited"}
+            server_errors = self._server_errors.get(method)
+            if server_errors:
+                return server_errors.popleft(), {}, {"ok": False, "error": "internal_error"}
             failures = self._failures.get(method)
             if failures:
                 return 200, {}, {"ok": False, "error": failures.popleft()}
