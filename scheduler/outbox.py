@@ -46,6 +46,11 @@ class Delivery(StrEnum):
     BUSY = "busy"  # not due, already sent, or another replica is trying it now
 
 
+def _as_bytes(content: bytes | str) -> bytes:
+    # A file is text (snapshots, timelines) or bytes (charts); the outbox stores both as base64.
+    return content if isinstance(content, bytes) else content.encode()
+
+
 def to_payload(message: SlackMessage | ReportMessage) -> dict[str, Any]:
     """A built message as JSON for the outbox (files base64-encoded)."""
     report = message if isinstance(message, ReportMessage) else ReportMessage(message)
@@ -53,7 +58,7 @@ def to_payload(message: SlackMessage | ReportMessage) -> dict[str, Any]:
         "text": report.message.text,
         "blocks": report.message.blocks,
         "files": [
-            {"filename": f.filename, "title": f.title, "content": base64.b64encode(f.content).decode()}
+            {"filename": f.filename, "title": f.title, "content": base64.b64encode(_as_bytes(f.content)).decode()}
             for f in report.files
         ],
     }
