@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import pytest
 
@@ -64,6 +65,22 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+@pytest.fixture(autouse=True)
+def close_samplers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every sampler a test builds is closed after it, so its read pool leaves no thread behind."""
+    built: list[LagSampler] = []
+    original = LagSampler.__init__
+
+    def init(self: LagSampler, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        built.append(self)
+
+    monkeypatch.setattr(LagSampler, "__init__", init)
+    yield
+    for sampler in built:
+        sampler.close()
 
 
 def make_sampler(admin: MemoryAdmin, groups: list[str] | str, **settings: float) -> tuple[LagSampler, Clock]:
