@@ -8,7 +8,6 @@ SQLAlchemy. The schema is Alembic's (`bot.store.migrate`): opening a store upgra
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,6 +65,8 @@ class StateStore:
         self.workflows = WorkflowRepository(self.sessions)
         self.leases = LeaseRepository(self.sessions)
         self.report_runs = ReportRunRepository(self.sessions)
+        # `store.audit(...)` is the audit log's own `record`, not a copy of its signature.
+        self.audit = self.audit_log.record
         self.outbox = OutboxRepository(self.sessions)
 
     def session(self) -> AbstractContextManager[Session]:
@@ -78,16 +79,6 @@ class StateStore:
         return True
 
     # Shorthands that commands/ and the scheduler's overview call; the repositories are the interface.
-
-    def audit(
-        self,
-        actor: str,
-        event_name: str,
-        pipeline: str | None = None,
-        subject: str | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        self.audit_log.record(actor, event_name, pipeline, subject, details)
 
     def recent_audit(self, limit: int = 20) -> list[AuditEntry]:
         return self.audit_log.recent(limit)
